@@ -1,0 +1,8 @@
+"""qiskit-haiqu: Qiskit V2 primitives on the Haiqu quantum cloud."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("qiskit-haiqu")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"

@@ -1,0 +1,308 @@
+"""Pydantic models of the Haiqu REST API's request and response bodies.
+
+Shared by the client and the emulator so both speak the same wire format. Response models
+ignore fields they do not know (a newer server may add some). Job statuses and job types are
+kept as plain strings on the wire models so that a value added by a newer server never makes a
+whole response unreadable; :func:`parse_status` turns a status into :class:`JobStatus` and
+raises :class:`~qiskit_haiqu.errors.UnknownJobStatusError` naming any value it does not know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from qiskit_haiqu.errors import UnknownJobStatusError
+
+__all__ = [
+    "BaseJob",
+    "Circuit",
+    "CircuitSubmit",
+    "Cost",
+    "CostAmount",
+    "Device",
+    "Experiment",
+    "ExperimentSubmit",
+    "FINAL_STATUSES",
+    "HTTPValidationError",
+    "JobStatus",
+    "JobType",
+    "OutdatedClientBody",
+    "OutdatedClientDetail",
+    "RunJob",
+    "RunSubmit",
+    "RunType",
+    "User",
+    "ValidationErrorItem",
+    "VersionInfo",
+    "parse_status",
+]
+
+# Wire types of the big payload fields.
+ObservablePair = tuple[list[str], list[float]]
+"""One observable: ``(pauli_labels, real_coefficients)``, labels little-endian."""
+
+
+class _Model(BaseModel):
+    """Base of every wire model: unknown fields are ignored, enums go out as values."""
+
+    model_config = ConfigDict(extra="ignore", use_enum_values=True, populate_by_name=True)
+
+
+class JobStatus(str, Enum):
+    """Status of a Haiqu job. ``Done``, ``Error`` and ``Cancelled`` are final."""
+
+    SUBMITTED = "Submitted"
+    INITIALIZING = "Initializing"
+    QUEUED = "Queued"
+    VALIDATING = "Validating"
+    RUNNING = "Running"
+    CANCELLED = "Cancelled"
+    DONE = "Done"
+    ERROR = "Error"
+
+
+FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
+
+
+def parse_status(value: str, *, job_id: str = "") -> JobStatus:
+    """Return the :class:`JobStatus` for a wire value.
+
+    Raises:
+        UnknownJobStatusError: ``value`` is not a status this client knows; the message names
+            it, so a newer server's status is never silently taken for another.
+    """
+    try:
+        return JobStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in JobStatus)
+        raise UnknownJobStatusError(
+            f"Job {job_id or '?'} has status {value!r}, which this version of qiskit-haiqu "
+            f"does not know (known: {known}). Upgrade qiskit-haiqu; the job itself is "
+            "unaffected and can be fetched again by its id.",
+            job_id=job_id,
+        ) from None
+
+
+class JobType(str, Enum):
+    """Kind of a Haiqu job. A ``POST /run`` job is ``Run``."""
+
+    USER_LOCAL_JOB = "User local job"
+    ANALYTICS = "Analytics"
+    DEVICE_SPECIFIC_ANALYTICS = "Device specific analytics"
+    DATA_LOADING = "Data Loading"
+    RUN = "Run"
+    STATE_COMPRESSION = "State Compression"
+    TRANSPILATION = "Transpilation"
+    VARIATIONAL = "Variational"
+    PRETRAINING = "Pretraining"
+    SKQD = "SKQD"
+    HYBRID = "Hybrid"
+
+
+class RunType(str, Enum):
+    """What a ``POST /run`` job returns: measured distributions or a statevector."""
+
+    RUN = "Run"
+    STATEVECTOR_RUN = "StatevectorRun"
+
+
+class VersionInfo(_Model):
+    """``GET /version``."""
+
+    version: str
+
+
+class User(_Model):
+    """The owner of an experiment. The access key is kept secret and never printed."""
+
+    email: str
+    username: str
+    first_name: str
+    last_name: str
+    api_access_key: SecretStr = Field(repr=False)
+
+
+class ExperimentSubmit(_Model):
+    """Body of ``POST /experiments/init`` (get-or-create by name)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    tags: str = Field(default="", max_length=1024)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class Experiment(_Model):
+    """An experiment: the folder that holds circuits and jobs."""
+
+    id: str
+    name: str
+    description: str
+    creation_date: datetime
+    user_id: int
+    user: User
+    tags: str | None = None
+    circuits_count: int | None = None
+    jobs_count: int | None = None
+    last_action_date: datetime | None = None
+    metrics: dict[str, Any] | None = None
+
+
+class CircuitSubmit(_Model):
+    """Body of ``POST /circuits``: one circuit as base64 QPY plus its hash."""
+
+    experiment_id: str = Field(min_length=1)
+    qpy_dump: str = Field(min_length=1)
+    hash: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=1024)
+    tags: str = Field(default="", max_length=1024)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class Circuit(_Model):
+    """A stored circuit. ``status`` is its analytics state, not a job state."""
+
+    id: str
+    hash: str
+    name: str
+    creation_date: datetime
+    user_id: int
+    experiment_id: str
+    status: str
+    generated: bool
+    description: str | None = None
+    tags: str | None = None
+    parameters: dict[str, Any] | None = None
+    analytics: dict[str, Any] | None = None
+    transpilation_target: str | None = None
+    transpilation_options: dict[str, Any] | None = None
+    transpiled_circuit_ids: list[str] | None = None
+    compressed_circuit_ids: list[str] | None = None
+    job_ids: list[str] | None = None
+    qpy: str | None = None
+    evolution: Any = None
+    metrics: dict[str, Any] | None = None
+
+
+class Device(_Model):
+    """A device a job can run on (a simulator, a fake noisy device or a QPU)."""
+
+    id: str
+    vendor: str
+    name: str
+    qubits: int
+    status: str
+    simulator: bool
+    last_updated: datetime | None = None
+    pending_jobs: int | None = None
+    operation_names: list[str] | None = None
+    coupling_map: list[list[int]] | None = None
+
+
+class CostAmount(_Model):
+    """An amount with its unit, e.g. ``{"amount": 1.2, "unit": "USD"}``."""
+
+    amount: float
+    unit: str
+
+
+class Cost(_Model):
+    """A cost in the vendor's unit (``native``) and in US dollars (``converted``)."""
+
+    native: CostAmount | None = None
+    converted: CostAmount | None = None
+
+
+class RunSubmit(_Model):
+    """Body of ``POST /run``.
+
+    ``parameters`` is 2-D (rows of one circuit) or 3-D (rows per circuit, ``circuit_ids``
+    order); ``observables`` is always 3-D: per circuit, a list of
+    ``[pauli_labels, real_coefficients]`` pairs in Qiskit's little-endian label order.
+    """
+
+    experiment_id: str = Field(min_length=1)
+    circuit_ids: list[str] = Field(default_factory=list)
+    parameters: list[Any] | None = None
+    shots: int = Field(default=1024, ge=1, description="Number of measurement shots (>= 1)")
+    observables: list[list[ObservablePair]] | None = None
+    readout_bases: list[str] | None = None
+    device_id: str | None = Field(default="", max_length=200)
+    options: dict[str, Any] = Field(default_factory=dict)
+    use_mitigation: bool | None = False
+    name: str | None = Field(default="", max_length=200)
+    description: str | None = Field(default="", max_length=1024)
+    dry_run: bool | None = False
+    run_type: RunType | None = RunType.RUN
+
+
+class BaseJob(_Model):
+    """The fields every job has (the body of cancel and restart answers)."""
+
+    id: str
+    user_id: int
+    experiment_id: str
+    status: str
+    job_type: str
+    creation_date: datetime
+    device_id: str = "Haiqu OS"
+    name: str | None = None
+    description: str | None = None
+    run_date: datetime | None = None
+    finish_date: datetime | None = None
+    logs: str | None = None
+    quality: float | None = None
+    info: dict[str, Any] | None = None
+    time: float | None = None
+    parameters: list[Any] | None = None
+
+
+class RunJob(BaseJob):
+    """A ``POST /run`` job, as ``POST /run`` and ``GET /jobs/{id}`` return it.
+
+    ``quantum_results`` nest as circuit, then observable (or basis), then parameter row;
+    ``info["uncertainty"]`` nests the same way when observables were given.
+    """
+
+    device_id: str
+    circuit_ids: list[Any]
+    shots: int
+    options: dict[str, Any] = Field(default_factory=dict)
+    use_mitigation: bool | None
+    dry_run: bool
+    run_type: str
+    observables: list[Any] | None = None
+    readout_bases: list[str] | None = None
+    quantum_results: list[Any] | None = None
+    estimated_qpu_cost: Cost | None = None
+
+
+class ValidationErrorItem(_Model):
+    """One entry of FastAPI's 422 ``detail`` list."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class HTTPValidationError(_Model):
+    """A 422 body: ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``."""
+
+    detail: list[ValidationErrorItem]
+
+
+class OutdatedClientDetail(_Model):
+    """The ``detail`` of a 426 answer."""
+
+    error_code: str
+    message: str
+
+
+class OutdatedClientBody(_Model):
+    """A 426 body: ``{"detail": {"error_code": "outdated_sdk", "message": ...}}``."""
+
+    detail: OutdatedClientDetail
