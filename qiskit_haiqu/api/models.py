@@ -237,7 +237,7 @@ class RunSubmit(_Model):
     name: str | None = Field(default="", max_length=200)
     description: str | None = Field(default="", max_length=1024)
     dry_run: bool | None = False
-    run_type: RunType | None = RunType.RUN
+    run_type: RunType | None = Field(default=RunType.RUN, validate_default=True)
 
 
 class BaseJob(_Model):
