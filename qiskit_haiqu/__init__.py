@@ -1,8 +1,68 @@
-"""qiskit-haiqu: Qiskit V2 primitives on the Haiqu quantum cloud."""
+"""qiskit-haiqu: Qiskit V2 primitives on the Haiqu quantum cloud.
 
-from importlib.metadata import PackageNotFoundError, version
+Change one import and run Qiskit's Sampler/Estimator workflows on Haiqu::
 
-try:
-    __version__ = version("qiskit-haiqu")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+    from qiskit_haiqu import HaiquSampler, HaiquEstimator
+"""
+
+from qiskit_haiqu._version import __version__
+from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.errors import (
+    AuthenticationError,
+    HaiquAPIError,
+    HaiquConfigurationError,
+    HaiquConnectionError,
+    HaiquError,
+    HaiquHTTPStatusError,
+    HaiquInputError,
+    HaiquInvalidResponseError,
+    HaiquJobError,
+    InsufficientCreditsError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    OutdatedClientError,
+    RateLimitedError,
+    RequestValidationError,
+    ServerError,
+    UnknownJobStatusError,
+)
+from qiskit_haiqu.primitives import (
+    ErrorMitigationOptions,
+    EstimatorOptions,
+    HaiquEstimator,
+    HaiquJob,
+    HaiquSampler,
+    SamplerOptions,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "ErrorMitigationOptions",
+    "EstimatorOptions",
+    "HaiquAPIError",
+    "HaiquClient",
+    "HaiquConfigurationError",
+    "HaiquConnectionError",
+    "HaiquError",
+    "HaiquEstimator",
+    "HaiquHTTPStatusError",
+    "HaiquInputError",
+    "HaiquInvalidResponseError",
+    "HaiquJob",
+    "HaiquJobError",
+    "HaiquSampler",
+    "InsufficientCreditsError",
+    "JobCancelledError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "NotFoundError",
+    "OutdatedClientError",
+    "RateLimitedError",
+    "RequestValidationError",
+    "SamplerOptions",
+    "ServerError",
+    "UnknownJobStatusError",
+    "__version__",
+]

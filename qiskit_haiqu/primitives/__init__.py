@@ -1,0 +1,19 @@
+"""The Haiqu primitives: HaiquSampler, HaiquEstimator, their job and their options."""
+
+from qiskit_haiqu.primitives.estimator import HaiquEstimator
+from qiskit_haiqu.primitives.job import HaiquJob
+from qiskit_haiqu.primitives.options import (
+    ErrorMitigationOptions,
+    EstimatorOptions,
+    SamplerOptions,
+)
+from qiskit_haiqu.primitives.sampler import HaiquSampler
+
+__all__ = [
+    "ErrorMitigationOptions",
+    "EstimatorOptions",
+    "HaiquEstimator",
+    "HaiquJob",
+    "HaiquSampler",
+    "SamplerOptions",
+]

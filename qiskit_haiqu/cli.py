@@ -1,0 +1,161 @@
+"""The ``qiskit-haiqu`` command: run the emulator, a demo, and inspect devices and jobs.
+
+Exit codes: 0 success, 1 the service or a job reported an error, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qiskit_haiqu.errors import HaiquError
+
+__all__ = ["main"]
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from qiskit_haiqu.api.client import HaiquClient
+
+    return HaiquClient(url=args.url, api_key=args.api_key)
+
+
+def _print(data: Any, as_json: bool, rows: list[list[str]] | None = None) -> None:
+    if as_json or rows is None:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    from qiskit_haiqu.emulator.server import serve
+
+    serve(
+        host=args.host,
+        port=args.port,
+        api_keys=args.api_key_accepted or None,
+        enable_faults=args.enable_faults,
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from qiskit_haiqu.demo import run_demo
+
+    run_demo(url=args.url, api_key=args.api_key)
+    return 0
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        devices = client.list_devices()
+    rows = [["ID", "VENDOR", "QUBITS", "SIMULATOR", "STATUS"]] + [
+        [d.id, d.vendor, str(d.qubits), str(d.simulator), d.status] for d in devices
+    ]
+    _print([d.model_dump(mode="json") for d in devices], args.json, rows)
+    return 0
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        experiment = client.init_experiment(args.experiment)
+        jobs = client.list_jobs(experiment.id, limit=args.limit)
+    rows = [["ID", "STATUS", "DEVICE", "CREATED", "NAME"]] + [
+        [j.id, j.status, j.device_id, str(j.creation_date), j.name or ""] for j in jobs
+    ]
+    _print([j.model_dump(mode="json") for j in jobs], args.json, rows)
+    return 0
+
+
+def _cmd_job(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        job = client.get_job(args.job_id)
+    data = job.model_dump(mode="json", exclude={"quantum_results", "parameters", "observables"})
+    if args.json:
+        _print(data, True)
+    else:
+        for key in ("id", "status", "device_id", "creation_date", "run_date", "finish_date",
+                    "time", "estimated_qpu_cost", "info", "logs"):
+            if data.get(key) not in (None, "", {}):
+                print(f"{key:>15}: {data[key]}")
+    return 1 if job.status == "Error" else 0
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        job = client.cancel_job(args.job_id)
+    print(job.status)
+    return 0 if job.status == "Cancelled" else 1
+
+
+def _cmd_result(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        job = client.get_job(args.job_id)
+    results = getattr(job, "quantum_results", None)
+    if job.status != "Done":
+        print(f"Job {job.id} is {job.status}; it has no result yet.", file=sys.stderr)
+        return 1
+    _print(results, True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``qiskit-haiqu``."""
+    parser = argparse.ArgumentParser(
+        prog="qiskit-haiqu", description="Qiskit primitives on the Haiqu quantum cloud."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_client(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--url", help="API URL (default: $HAIQU_API_URL or the Haiqu cloud; "
+                       "'local' runs an embedded emulator)")
+        p.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    emulator = sub.add_parser("emulator", help="serve the local Haiqu-compatible emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8000)
+    emulator.add_argument("--api-key", dest="api_key_accepted", action="append",
+                          help="accept only this key (repeatable); default: any non-empty key")
+    emulator.add_argument("--enable-faults", action="store_true",
+                          help="enable the fault-injection control endpoints (for tests)")
+    emulator.set_defaults(func=_cmd_emulator)
+
+    demo = sub.add_parser("demo", help="run a Bell sampler and an estimator sweep end to end")
+    demo.add_argument("--url", default="local", help="API URL (default: an embedded emulator)")
+    demo.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
+    demo.set_defaults(func=_cmd_demo)
+
+    with_client(sub.add_parser("devices", help="list devices")).set_defaults(func=_cmd_devices)
+    jobs = with_client(sub.add_parser("jobs", help="recent jobs of an experiment"))
+    jobs.add_argument("--experiment", default="qiskit-haiqu")
+    jobs.add_argument("--limit", type=int, default=10)
+    jobs.set_defaults(func=_cmd_jobs)
+    for name, func, text in (
+        ("job", _cmd_job, "status, timings, cost and logs of a job"),
+        ("cancel", _cmd_cancel, "cancel a job"),
+        ("result", _cmd_result, "the raw results of a finished job"),
+    ):
+        p = with_client(sub.add_parser(name, help=text))
+        p.add_argument("job_id")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HaiquError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""What HaiquSampler and HaiquEstimator have in common: construction, options, submission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import PrimitiveResult
+
+from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.primitives.job import HaiquJob
+from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
+from qiskit_haiqu.primitives.runner import JobRunner, submission_fields
+
+__all__ = ["HaiquPrimitive", "WireGroup"]
+
+OptionsT = TypeVar("OptionsT", bound=CommonOptions)
+
+
+class WireGroup:
+    """The pubs that travel in one ``POST /run`` and the body fields they make."""
+
+    def __init__(self, shots: int, circuits: list[QuantumCircuit], fields: dict[str, Any]) -> None:
+        self.shots = shots
+        self.circuits = circuits  # one per circuit entry, in circuit_ids order
+        self.fields = fields  # parameters / observables of the body
+
+
+class HaiquPrimitive(Generic[OptionsT]):
+    """Construction and submission shared by the Haiqu primitives."""
+
+    _options_class: type[OptionsT]
+
+    def __init__(
+        self,
+        device_id: str = "aer_simulator",
+        *,
+        client: HaiquClient | None = None,
+        options: OptionsT | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create the primitive.
+
+        Args:
+            device_id: The Haiqu device to run on (``client.list_devices()`` lists them).
+            client: The client to use; by default one configured from ``HAIQU_API_URL`` and
+                ``HAIQU_API_KEY`` (``HAIQU_API_URL=local`` runs an embedded emulator).
+            options: Options as an object or a dict; unknown keys are refused.
+        """
+        self._options = coerce_options(self._options_class, options)
+        self._runner = JobRunner(client, device_id)
+
+    @property
+    def options(self) -> OptionsT:
+        """The options (validated on assignment)."""
+        return self._options
+
+    @options.setter
+    def options(self, value: OptionsT | Mapping[str, Any]) -> None:
+        self._options = coerce_options(self._options_class, value)
+
+    @property
+    def client(self) -> HaiquClient:
+        """The client this primitive talks through."""
+        return self._runner.client
+
+    @property
+    def device_id(self) -> str:
+        """The device this primitive runs on."""
+        return self._runner.device_id
+
+    def _submit(
+        self,
+        options: OptionsT,
+        circuits: Sequence[QuantumCircuit],
+        groups: Sequence[WireGroup],
+        decode: Callable[[Sequence[RunJob]], PrimitiveResult[Any]],
+    ) -> HaiquJob:
+        """Upload what is missing, submit one ``POST /run`` per group, wrap the jobs.
+
+        Everything that can be refused without the network (including QPY encoding) is
+        done before the first request.
+        """
+        runner = self._runner
+        prepared = runner.prepare(circuits, options.qpy_version)
+        index = {id(circuit): i for i, circuit in enumerate(circuits)}
+        experiment_id = runner.experiment_id(options.experiment_name)
+        runner.device()
+        ids = runner.circuit_ids(experiment_id, prepared)
+        jobs = []
+        for group in groups:
+            jobs.append(
+                runner.submit(
+                    experiment_id=experiment_id,
+                    circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
+                    shots=group.shots,
+                    **submission_fields(options, group.circuits),
+                    **group.fields,
+                )
+            )
+        return HaiquJob(
+            runner.client,
+            jobs,
+            decode,
+            device_id=runner.device_id,
+            poll_interval=options.poll_interval,
+            max_poll_interval=options.max_poll_interval,
+        )

@@ -1,0 +1,248 @@
+"""HaiquEstimator: a drop-in ``BaseEstimatorV2`` that runs on the Haiqu service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
+
+from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.errors import HaiquInputError, HaiquInvalidResponseError
+from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
+from qiskit_haiqu.primitives.job import HaiquJob
+from qiskit_haiqu.primitives.options import EstimatorOptions
+from qiskit_haiqu.primitives.runner import group_by, result_metadata, wire_parameters
+from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
+from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
+from qiskit_haiqu.translate.observables import WirePair, observables_to_wire, stds_fallback
+from qiskit_haiqu.translate.precision import shots_for_precision
+
+__all__ = ["HaiquEstimator"]
+
+
+class _PreparedPub:
+    """One estimator pub turned into what the wire needs."""
+
+    def __init__(
+        self,
+        pub: EstimatorPub,
+        circuit: QuantumCircuit,
+        shots: int,
+        rows: np.ndarray,
+        pairs: list[WirePair],
+        plan: PubPlan,
+    ) -> None:
+        self.pub = pub
+        self.circuit = circuit  # final measurements removed
+        self.shots = shots
+        self.rows = rows
+        self.pairs = pairs
+        self.plan = plan
+
+    @property
+    def parameterised(self) -> bool:
+        return self.circuit.num_parameters > 0
+
+
+class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
+    """Estimator V2 on the Haiqu service.
+
+    Pubs behave as with Qiskit's own estimators: ``evs`` and ``stds`` shaped like the
+    broadcast of the observables and the parameter values. Every observable form Qiskit
+    accepts is sent as ``[pauli labels, real coefficients]`` pairs (little-endian labels),
+    and the service is asked for exactly the (observable, parameter row) pairs the
+    broadcast needs.
+
+    Shots: ``options.default_shots`` when set, else ``ceil(1 / precision**2)`` (computed
+    without float drift: precision 0.015625 is 4096 shots, 0.01 is 10000). ``stds`` are the
+    service's ``info.uncertainty``; when it sends none they are estimated from the shots
+    and the coefficients (exact for a single Pauli term, an upper bound for sums), and
+    ``metadata["stds_source"]`` says which.
+
+    Circuits keep their logical width: an observable must have as many qubits as the
+    circuit. For a transpiled circuit, use ``observable.apply_layout(circuit.layout)``.
+    Final measurements are removed before the circuit is sent; mid-circuit measurements are
+    refused.
+    """
+
+    _options_class = EstimatorOptions
+
+    def run(
+        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
+    ) -> HaiquJob:
+        """Run the pubs; returns at once with a job (nothing waits for the results).
+
+        Args:
+            pubs: ``(circuit, observables)``, ``(circuit, observables, values)`` or
+                ``(circuit, observables, values, precision)`` items.
+            precision: Precision for pubs that set none; ``options.default_precision``
+                when ``None``.
+
+        Raises:
+            ValueError, TypeError: a pub is invalid (as Qiskit's estimators raise them); no
+                request has been made.
+        """
+        options = self._options.model_copy(deep=True)
+        if precision is None:
+            precision = options.default_precision
+        coerced = coerce_pubs(
+            pubs, lambda pub: EstimatorPub.coerce(pub, precision), "Estimator"
+        )
+        prepared = [
+            _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
+        ]
+        sent = [i for i, item in enumerate(prepared) if item.pub.size > 0]
+        keys = [(prepared[i].shots, prepared[i].parameterised) for i in sent]
+        grouped = [[sent[k] for k in members] for members in group_by(keys).values()]
+        groups = [_wire_group([prepared[i] for i in members]) for members in grouped]
+
+        def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[PubResult]:
+            return _decode(prepared, grouped, jobs, self.device_id)
+
+        if not groups:
+            return HaiquJob(
+                self._runner.client, [], decode, device_id=self.device_id, result=decode([])
+            )
+        circuits = [circuit for group in groups for circuit in group.circuits]
+        return self._submit(options, circuits, groups, decode)
+
+
+def _prepare(pub: EstimatorPub, index: int, default_shots: int | None) -> _PreparedPub:
+    """Validate one pub and translate it for the wire (no I/O)."""
+    if pub.precision is None or pub.precision <= 0:
+        raise ValueError(
+            f"Pub {index}: precision must be strictly greater than 0 (got {pub.precision}); "
+            "the Haiqu service is shot-based and cannot return exact values."
+        )
+    shots = default_shots if default_shots is not None else shots_for_precision(pub.precision)
+    circuit = _without_final_measurements(pub.circuit, index)
+    rows = parameter_rows(circuit, pub.parameter_values, index)
+    pairs, obs_index = observables_to_wire(pub.observables, circuit.num_qubits)
+    plan = plan_pub(obs_index, pub.parameter_values.shape)
+    return _PreparedPub(pub, circuit, shots, rows, pairs, plan)
+
+
+def _without_final_measurements(circuit: QuantumCircuit, index: int) -> QuantumCircuit:
+    """The circuit without its final measurements; mid-circuit measurements are refused."""
+    if "measure" not in circuit.count_ops():
+        return circuit
+    stripped = circuit.remove_final_measurements(inplace=False)
+    if "measure" in stripped.count_ops():
+        raise HaiquInputError(
+            f"Pub {index}: the circuit measures qubits before its end. The estimator takes "
+            "circuits without mid-circuit measurements; use HaiquSampler for dynamic "
+            "circuits."
+        )
+    return stripped
+
+
+def _wire_group(items: Sequence[_PreparedPub]) -> WireGroup:
+    """The ``POST /run`` fields of pubs that share shots and parameterisation."""
+    circuits: list[QuantumCircuit] = []
+    observables: list[list[WirePair]] = []
+    rows: list[np.ndarray] = []
+    for item in items:
+        for entry in item.plan.entries:
+            circuits.append(item.circuit)
+            observables.append([item.pairs[o] for o in entry.obs_ids])
+            rows.append(item.rows[entry.row_ids])
+    parameters = wire_parameters(rows) if items[0].parameterised else None
+    return WireGroup(
+        items[0].shots, circuits, {"parameters": parameters, "observables": observables}
+    )
+
+
+def _decode(
+    prepared: Sequence[_PreparedPub],
+    grouped: Sequence[Sequence[int]],
+    jobs: Sequence[RunJob],
+    device_id: str,
+) -> PrimitiveResult[PubResult]:
+    """Turn the final Haiqu jobs into the estimator's result, pubs in input order."""
+    results: list[PubResult | None] = [None] * len(prepared)
+    for members, job in zip(grouped, jobs, strict=True):
+        values = job.quantum_results or []
+        uncertainty = (job.info or {}).get("uncertainty")
+        entry = 0
+        for index in members:
+            item = prepared[index]
+            count = len(item.plan.entries)
+            if job.dry_run or not values:
+                results[index] = _empty_result(item, job)
+            else:
+                results[index] = _pub_result(
+                    item,
+                    values[entry : entry + count],
+                    None if uncertainty is None else uncertainty[entry : entry + count],
+                    job,
+                )
+            entry += count
+    final = [
+        result if result is not None else _empty_result(prepared[i], None)
+        for i, result in enumerate(results)
+    ]
+    return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+
+
+def _entry_matrix(raw: Any, num_obs: int, num_rows: int, job_id: str) -> np.ndarray:
+    """One circuit entry's results as an (observables, rows) float array."""
+    try:
+        matrix = np.asarray(raw, dtype=np.float64).reshape(num_obs, num_rows)
+    except (TypeError, ValueError) as exc:
+        raise HaiquInvalidResponseError(
+            f"Job {job_id}: the service's expectation values do not have the expected shape "
+            f"({num_obs} observables x {num_rows} rows): {exc}. Report this to Haiqu support."
+        ) from None
+    return matrix
+
+
+def _pub_result(
+    item: _PreparedPub, values: Sequence[Any], uncertainty: Sequence[Any] | None, job: RunJob
+) -> PubResult:
+    evs_parts = []
+    stds_parts = []
+    for entry, raw in zip(item.plan.entries, values, strict=True):
+        num_obs, num_rows = len(entry.obs_ids), len(entry.row_ids)
+        evs = _entry_matrix(raw, num_obs, num_rows, job.id)
+        evs_parts.append(evs)
+        if uncertainty is not None:
+            stds_parts.append(
+                _entry_matrix(uncertainty[len(evs_parts) - 1], num_obs, num_rows, job.id)
+            )
+        else:
+            stds_parts.append(
+                stds_fallback(evs, [item.pairs[o] for o in entry.obs_ids], item.shots)
+            )
+    data = DataBin(
+        evs=item.plan.gather(evs_parts),
+        stds=item.plan.gather(stds_parts),
+        shape=item.pub.shape,
+    )
+    metadata = {
+        "target_precision": item.pub.precision,
+        "shots": item.shots,
+        "circuit_metadata": item.pub.circuit.metadata,
+        "haiqu_job_id": job.id,
+        "stds_source": "service" if uncertainty is not None else "estimated",
+        "num_evaluations": int(sum(len(e.obs_ids) * len(e.row_ids) for e in item.plan.entries)),
+    }
+    return PubResult(data, metadata=metadata)
+
+
+def _empty_result(item: _PreparedPub, job: RunJob | None) -> PubResult:
+    """A pub result without values: zero-size pubs, and dry runs (which run nothing)."""
+    shape = item.pub.shape
+    metadata: dict[str, Any] = {
+        "target_precision": item.pub.precision,
+        "shots": item.shots,
+        "circuit_metadata": item.pub.circuit.metadata,
+    }
+    if job is not None:
+        metadata["haiqu_job_id"] = job.id
+        metadata["dry_run"] = bool(job.dry_run)
+    filler = np.full(shape, np.nan) if job is not None else np.zeros(shape)
+    return PubResult(DataBin(evs=filler, stds=filler.copy(), shape=shape), metadata=metadata)

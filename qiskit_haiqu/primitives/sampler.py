@@ -1,0 +1,192 @@
+"""HaiquSampler: a drop-in ``BaseSamplerV2`` that runs on the Haiqu service."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from qiskit.primitives import (
+    BaseSamplerV2,
+    BitArray,
+    DataBin,
+    PrimitiveResult,
+    SamplerPubLike,
+    SamplerPubResult,
+)
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+
+from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
+from qiskit_haiqu.primitives.job import HaiquJob
+from qiskit_haiqu.primitives.options import SamplerOptions
+from qiskit_haiqu.primitives.runner import group_by, result_metadata, wire_parameters
+from qiskit_haiqu.primitives.validation import (
+    check_registers,
+    coerce_pubs,
+    parameter_rows,
+    warn_if_no_registers,
+)
+from qiskit_haiqu.translate.bitarrays import distributions_to_bitarrays
+from qiskit_haiqu.translate.circuits import register_layout
+
+__all__ = ["HaiquSampler"]
+
+QUASI_WARNING = (
+    "The service returned quasi-probabilities (error-mitigated results are not whole "
+    "counts), so the samples were drawn from the nearest probability distribution, "
+    "allocating exactly the requested shots. The raw values are kept in "
+    "result[i].metadata['quasi_dists']."
+)
+
+
+class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
+    """Sampler V2 on the Haiqu service.
+
+    Pubs behave as with Qiskit's own samplers: one :class:`~qiskit.primitives.BitArray` per
+    classical register, named after it, shaped like the pub's parameter values, bit 0 of a
+    register rightmost. Registers are decoded from their clbits' real positions, so
+    registers built from scattered or shared bits come out right.
+
+    One ``run()`` becomes one ``POST /run`` when all pubs share their shots and are all
+    parameterised or all not; otherwise one per (shots, parameterised) group, which the wire
+    forces (it takes one ``shots`` per job, and parameters for all circuits or none). The
+    circuits are uploaded once per client and reused by later calls.
+
+    Example:
+        >>> sampler = HaiquSampler(device_id="aer_simulator", options={"default_shots": 1024})
+        >>> counts = sampler.run([bell]).result()[0].data.meas.get_counts()
+    """
+
+    _options_class = SamplerOptions
+
+    def run(
+        self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None
+    ) -> HaiquJob:
+        """Run the pubs; returns at once with a job (nothing waits for the results).
+
+        Args:
+            pubs: ``circuit``, ``(circuit, values)`` or ``(circuit, values, shots)`` items.
+            shots: Shots for pubs that set none; ``options.default_shots`` when ``None``.
+
+        Raises:
+            ValueError, TypeError: a pub is invalid (as Qiskit's samplers raise them); no
+                request has been made.
+        """
+        options = self._options.model_copy(deep=True)
+        if shots is None:
+            shots = options.default_shots
+        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler")
+        rows = []
+        for index, pub in enumerate(coerced):
+            check_registers(pub.circuit, index)
+            rows.append(parameter_rows(pub.circuit, pub.parameter_values, index))
+        warn_if_no_registers(pub.circuit for pub in coerced)
+
+        sent = [i for i, pub in enumerate(coerced) if pub.size > 0]
+        keys = [(coerced[i].shots, coerced[i].circuit.num_parameters > 0) for i in sent]
+        grouped = [[sent[k] for k in members] for members in group_by(keys).values()]
+        groups = []
+        for members in grouped:
+            pub0 = coerced[members[0]]
+            parameters = (
+                wire_parameters([rows[i] for i in members])
+                if pub0.circuit.num_parameters
+                else None
+            )
+            groups.append(
+                WireGroup(
+                    int(pub0.shots or shots),
+                    [coerced[i].circuit for i in members],
+                    {"parameters": parameters, "observables": None},
+                )
+            )
+
+        def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[SamplerPubResult]:
+            return _decode(coerced, grouped, jobs, self.device_id)
+
+        if not groups:
+            return HaiquJob(
+                self._runner.client,
+                [],
+                decode,
+                device_id=self.device_id,
+                result=decode([]),
+            )
+        return self._submit(options, [pub.circuit for pub in coerced], groups, decode)
+
+
+def _decode(
+    pubs: Sequence[SamplerPub],
+    grouped: Sequence[Sequence[int]],
+    jobs: Sequence[RunJob],
+    device_id: str,
+) -> PrimitiveResult[SamplerPubResult]:
+    """Turn the final Haiqu jobs into the sampler's result, pubs in input order."""
+    results: list[SamplerPubResult | None] = [None] * len(pubs)
+    warned = False
+    for members, job in zip(grouped, jobs, strict=True):
+        quantum_results = job.quantum_results or []
+        for position, index in enumerate(members):
+            pub = pubs[index]
+            if job.dry_run or not quantum_results:
+                results[index] = _empty_result(pub, job, dry_run=job.dry_run)
+                continue
+            entry = quantum_results[position]
+            dists = entry if pub.circuit.num_parameters else [entry]
+            result, exact = _pub_result(pub, dists, job, position)
+            if not exact and not warned:
+                warnings.warn(QUASI_WARNING, UserWarning, stacklevel=4)
+                warned = True
+            results[index] = result
+    final = [
+        result if result is not None else _empty_result(pubs[i], None, dry_run=False)
+        for i, result in enumerate(results)
+    ]
+    return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+
+
+def _pub_result(
+    pub: SamplerPub, dists: list[dict[str, float]], job: RunJob, position: int
+) -> tuple[SamplerPubResult, bool]:
+    circuit = pub.circuit
+    shots = int(pub.shots or job.shots)
+    seed = int.from_bytes(hashlib.sha256(f"{job.id}:{position}".encode()).digest()[:8], "little")
+    decoded = distributions_to_bitarrays(
+        dists,
+        shots=shots,
+        num_clbits=circuit.num_clbits,
+        layout=register_layout(circuit),
+        shape=pub.shape,
+        seed=seed,
+    )
+    metadata: dict[str, Any] = {
+        "shots": shots,
+        "circuit_metadata": circuit.metadata,
+        "haiqu_job_id": job.id,
+    }
+    if not decoded.exact:
+        metadata["quasi_dists"] = decoded.quasi_dists
+        metadata["counts_method"] = "nearest_probability_largest_remainder"
+    data = DataBin(**decoded.arrays, shape=pub.shape)
+    return SamplerPubResult(data, metadata=metadata), decoded.exact
+
+
+def _empty_result(pub: SamplerPub, job: RunJob | None, *, dry_run: bool) -> SamplerPubResult:
+    """A pub result without samples: zero-size pubs, and dry runs (which run nothing)."""
+    shots = int(pub.shots or 0)
+    arrays = {}
+    if not dry_run:
+        for creg in pub.circuit.cregs:
+            nbytes = (creg.size + 7) // 8
+            arrays[creg.name] = BitArray(
+                np.zeros((*pub.shape, shots, nbytes), dtype=np.uint8), creg.size
+            )
+    metadata: dict[str, Any] = {"shots": shots, "circuit_metadata": pub.circuit.metadata}
+    if job is not None:
+        metadata["haiqu_job_id"] = job.id
+    if dry_run:
+        metadata["dry_run"] = True
+    return SamplerPubResult(DataBin(**arrays, shape=pub.shape), metadata=metadata)

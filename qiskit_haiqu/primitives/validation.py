@@ -1,0 +1,129 @@
+"""Checks run inside ``run()`` before anything is uploaded or billed.
+
+Qiskit's own pub containers (``SamplerPub.coerce``, ``EstimatorPub.coerce``) do the first
+round and give Qiskit's exception types and texts; these checks add what the service would
+only refuse later (or what would silently give wrong data).
+"""
+
+from __future__ import annotations
+
+import keyword
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives.containers.bindings_array import BindingsArray
+
+from qiskit_haiqu.errors import HaiquInputError
+
+__all__ = [
+    "RESERVED_REGISTER_NAMES",
+    "check_registers",
+    "coerce_pubs",
+    "parameter_rows",
+    "warn_if_no_registers",
+]
+
+PubT = TypeVar("PubT")
+
+RESERVED_REGISTER_NAMES = frozenset({"keys", "values", "items", "shape", "ndim", "size"})
+"""Names a classical register cannot have, because ``DataBin`` uses them itself."""
+
+
+def coerce_pubs(
+    pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str
+) -> list[PubT]:
+    """Coerce every pub with Qiskit's own ``coerce`` and name the pub that fails.
+
+    A first element that is not a circuit gives a ``TypeError`` saying so (Qiskit would
+    raise an ``AttributeError`` from deep inside).
+    """
+    if isinstance(pubs, QuantumCircuit):
+        raise ValueError(
+            f"An invalid {kind} pub-like was given ({type(pubs)}). If you want to run a single "
+            f"circuit, you need to wrap it with `[]` like `{kind.lower()}.run([circuit])` "
+            f"instead of `{kind.lower()}.run(circuit)`."
+        )
+    coerced = []
+    for index, pub in enumerate(pubs):
+        if isinstance(pub, tuple | list) and pub and not isinstance(pub[0], QuantumCircuit):
+            raise TypeError(
+                f"Pub {index}: the first element must be a QuantumCircuit, not "
+                f"{type(pub[0]).__name__}."
+            )
+        coerced.append(coerce(pub))
+    return coerced
+
+
+def check_registers(circuit: QuantumCircuit, index: int) -> None:
+    """Refuse classical registers that cannot become ``DataBin`` fields or are empty."""
+    for creg in circuit.cregs:
+        name = creg.name
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise HaiquInputError(
+                f"Pub {index}: classical register name {name!r} is not a valid Python "
+                "identifier, so it cannot be a field of the result's data. Rename the register "
+                "(for example ClassicalRegister(n, 'c1'))."
+            )
+        if name in RESERVED_REGISTER_NAMES:
+            raise HaiquInputError(
+                f"Pub {index}: classical register name {name!r} is reserved by the result "
+                f"container (reserved: {', '.join(sorted(RESERVED_REGISTER_NAMES))}). Rename "
+                "the register."
+            )
+        if creg.size == 0:
+            raise HaiquInputError(
+                f"Pub {index}: classical register {name!r} has size 0, which is not allowed. "
+                "Remove it or give it at least one bit."
+            )
+
+
+def warn_if_no_registers(circuits: Iterable[QuantumCircuit]) -> None:
+    """Warn as Qiskit's samplers do when a circuit has no classical register."""
+    if any(len(circuit.cregs) == 0 for circuit in circuits):
+        warnings.warn(
+            "One of your circuits has no output classical registers and so the result "
+            "will be empty. Did you mean to add measurement instructions?",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def parameter_rows(
+    circuit: QuantumCircuit, values: BindingsArray, index: int
+) -> np.ndarray:
+    """The pub's parameter values as rows in ``circuit.parameters`` order.
+
+    Returns:
+        A float64 array of shape ``(values.size, circuit.num_parameters)``.
+
+    Raises:
+        HaiquInputError: a value is NaN or infinite, or not a real number.
+    """
+    num = circuit.num_parameters
+    if num == 0:
+        return np.zeros((int(np.prod(values.shape, dtype=int)), 0))
+    try:
+        array = values.as_array(circuit.parameters)
+    except (TypeError, ValueError) as exc:
+        raise HaiquInputError(
+            f"Pub {index}: parameter values must be real numbers ({exc})."
+        ) from None
+    if np.iscomplexobj(array):
+        raise HaiquInputError(f"Pub {index}: parameter values must be real, not complex.")
+    try:
+        rows = np.asarray(array, dtype=np.float64).reshape(-1, num)
+    except (TypeError, ValueError) as exc:
+        raise HaiquInputError(
+            f"Pub {index}: parameter values must be real numbers ({exc})."
+        ) from None
+    if not np.isfinite(rows).all():
+        bad = np.argwhere(~np.isfinite(rows))[0]
+        name = circuit.parameters[int(bad[1])].name
+        raise HaiquInputError(
+            f"Pub {index}: parameter {name!r} has a non-finite value ({rows[tuple(bad)]}) in "
+            f"row {int(bad[0])}. Replace NaN/infinite values with finite numbers."
+        )
+    return rows
