@@ -1,0 +1,268 @@
+"""Probability distributions from the API to one ``BitArray`` per classical register.
+
+The API returns ``{bitstring: probability}`` per parameter row, not shots. Unmitigated
+results are counts divided by shots, so the counts are rebuilt exactly. Mitigated results
+are quasi-probabilities: they are projected onto the nearest probability distribution and
+exactly ``shots`` samples are allocated by largest remainder; the caller keeps the raw values.
+
+Keys are the full clbit string (clbit 0 rightmost), with or without spaces between
+registers, or hex (``0x...``); short keys are zero-padded. Everything on the common path is
+vectorised: no Python loop per shot or per outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit.primitives import BitArray
+
+from qiskit_haiqu.errors import HaiquInvalidResponseError
+
+__all__ = ["DecodedSamples", "distributions_to_bitarrays", "nearest_probabilities"]
+
+Layout = Sequence[tuple[str, Sequence[int]]]
+
+_ZERO = ord("0")
+_MAX_FLOAT_BITS = 52
+
+
+@dataclass
+class DecodedSamples:
+    """Samples of one pub.
+
+    Attributes:
+        arrays: One ``BitArray`` per classical register, in register order.
+        exact: Whether every distribution was a whole number of counts summing to shots.
+        quasi_dists: The raw distributions, kept when they were not exact.
+    """
+
+    arrays: dict[str, BitArray]
+    exact: bool
+    quasi_dists: list[dict[str, float]] | None
+
+
+def distributions_to_bitarrays(
+    dists: Sequence[Mapping[str, float]],
+    *,
+    shots: int,
+    num_clbits: int,
+    layout: Layout,
+    shape: tuple[int, ...],
+    seed: int | None = None,
+) -> DecodedSamples:
+    """Decode one pub's distributions (one per parameter row, row-major) into BitArrays.
+
+    Args:
+        dists: ``{bitstring: probability}`` per row; ``len(dists) == prod(shape)``.
+        shots: Shots per row.
+        num_clbits: The circuit's number of clbits.
+        layout: ``(register name, clbit indices in register order)`` per register.
+        shape: The pub's shape.
+        seed: Orders the samples within each row by a seeded permutation (so the first
+            samples look like real ones); ``None`` keeps them grouped by outcome.
+
+    Raises:
+        HaiquInvalidResponseError: the service sent a key or value that cannot be read.
+    """
+    size = math.prod(shape)
+    if len(dists) != size:
+        raise HaiquInvalidResponseError(
+            f"The service returned {len(dists)} distributions for a pub of shape {shape} "
+            f"({size} parameter rows)."
+        )
+    buffers = {
+        name: np.zeros((size, shots, _num_bytes(len(bits))), dtype=np.uint8)
+        for name, bits in layout
+    }
+    rng = np.random.default_rng(seed) if seed is not None else None
+    exact = True
+    for row, dist in enumerate(dists):
+        matrices, probs = _register_matrices(dist, num_clbits, layout)
+        counts, row_exact = _counts(probs, shots)
+        exact &= row_exact
+        picks = np.repeat(np.arange(len(counts)), counts)
+        if rng is not None:
+            picks = rng.permutation(picks)
+        for name, matrix in matrices.items():
+            buffers[name][row] = matrix[picks]
+    arrays = {
+        name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits))
+        for name, bits in layout
+    }
+    quasi = None if exact else [{str(k): float(v) for k, v in d.items()} for d in dists]
+    return DecodedSamples(arrays=arrays, exact=exact, quasi_dists=quasi)
+
+
+def _num_bytes(num_bits: int) -> int:
+    return (num_bits + 7) // 8
+
+
+def _pack(chars: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+    """Pack the given key-character columns (most significant first) into bytes.
+
+    ``chars`` holds 0/1 values; padding zeros go on the left, as ``BitArray`` packs.
+    """
+    num_bits = len(columns)
+    pad = _num_bytes(num_bits) * 8 - num_bits
+    bits = np.zeros((chars.shape[0], num_bits + pad), dtype=np.uint8)
+    if num_bits:
+        bits[:, pad:] = chars[:, list(columns)]
+    return np.packbits(bits, axis=1)
+
+
+def _register_matrices(
+    dist: Mapping[str, float], num_clbits: int, layout: Layout
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Packed bytes of every outcome for every register, and the outcomes' probabilities."""
+    keys = list(dist.keys())
+    try:
+        probs = np.fromiter(dist.values(), dtype=np.float64, count=len(keys))
+    except (TypeError, ValueError):
+        raise HaiquInvalidResponseError(
+            "The service returned a distribution whose values are not numbers."
+        ) from None
+    per_register = _register_wise(keys, num_clbits, layout)
+    if per_register is not None:
+        return per_register, probs
+    chars = _key_chars(keys, num_clbits)
+    if num_clbits <= _MAX_FLOAT_BITS:
+        values = _outcome_values(chars)
+        return {name: _register_bytes(values, bits) for name, bits in layout}, probs
+    width = num_clbits
+    matrices = {
+        # Register bit i is clbit bits[i]; its key character sits at column width-1-bits[i].
+        name: _pack(chars, [width - 1 - b for b in reversed(bits)])
+        for name, bits in layout
+    }
+    return matrices, probs
+
+
+def _outcome_values(chars: np.ndarray) -> np.ndarray:
+    """The clbit integer of every outcome (exact: at most 52 bits, so float BLAS is exact)."""
+    width = chars.shape[1]
+    weights = np.ldexp(1.0, np.arange(width - 1, -1, -1))
+    return (chars @ weights).astype(np.uint64)
+
+
+def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
+    """Big-endian packed bytes of one register, from the outcomes' clbit integers."""
+    if list(bits) == list(range(len(bits))):
+        register = values & np.uint64((1 << len(bits)) - 1)
+    else:
+        register = np.zeros_like(values)
+        for position, clbit in enumerate(bits):
+            register |= ((values >> np.uint64(clbit)) & np.uint64(1)) << np.uint64(position)
+    nbytes = _num_bytes(len(bits))
+    raw = register.astype(">u8").view(np.uint8).reshape(-1, 8)
+    return np.ascontiguousarray(raw[:, 8 - nbytes :])
+
+
+def _key_chars(keys: list[str], width: int) -> np.ndarray:
+    """A ``(len(keys), width)`` 0/1 matrix of the clbit strings (column 0 = clbit width-1)."""
+    joined = "".join(keys)
+    if len(joined) == len(keys) * width and joined.isascii():
+        chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
+        chars = chars - _ZERO
+        if chars.size == 0 or int(chars.max()) <= 1:
+            return chars.astype(np.uint8, copy=False)
+    normal = [_normalise(key, width) for key in keys]
+    joined = "".join(normal)
+    chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
+    return chars - _ZERO
+
+
+def _normalise(key: str, width: int) -> str:
+    """One key as a ``width``-character binary string."""
+    text = key.replace(" ", "")
+    try:
+        if text[:2].lower() == "0x":
+            value = int(text, 16)
+            text = format(value, "b")
+        elif text and not set(text) <= {"0", "1"}:
+            raise ValueError(key)
+    except ValueError:
+        raise HaiquInvalidResponseError(
+            f"The service returned the outcome {key!r}, which is neither a binary nor a hex "
+            "bitstring."
+        ) from None
+    if len(text) > width:
+        extra, text = text[: len(text) - width], text[len(text) - width :]
+        if "1" in extra:
+            raise HaiquInvalidResponseError(
+                f"The service returned the outcome {key!r}, wider than the circuit's "
+                f"{width} clbits."
+            )
+    return text.rjust(width, "0")
+
+
+def _register_wise(
+    keys: list[str], num_clbits: int, layout: Layout
+) -> dict[str, np.ndarray] | None:
+    """Decode keys written register by register when registers overlap, else ``None``.
+
+    A server may write one space-separated group per register (last register leftmost),
+    which differs from the clbit string when registers share bits.
+    """
+    sizes = [len(bits) for _, bits in layout]
+    if not keys or " " not in keys[0] or sum(sizes) == num_clbits:
+        return None
+    groups = [key.split(" ") for key in keys]
+    expected = sizes[::-1]
+    if any([len(g) for g in group] != expected for group in groups):
+        return None
+    matrices = {}
+    for position, (name, bits) in enumerate(layout):
+        column = len(layout) - 1 - position
+        chars = _key_chars([group[column] for group in groups], len(bits))
+        matrices[name] = _pack(chars, range(len(bits)))
+    return matrices
+
+
+def _counts(probs: np.ndarray, shots: int) -> tuple[np.ndarray, bool]:
+    """Whole counts summing to ``shots``, and whether they were exact already."""
+    if probs.size == 0:
+        raise HaiquInvalidResponseError("The service returned an empty distribution.")
+    if not np.isfinite(probs).all():
+        raise HaiquInvalidResponseError("The service returned a non-finite probability.")
+    scaled = probs * shots
+    counts = np.rint(scaled)
+    if (
+        np.all(probs >= 0)
+        and np.all(np.abs(scaled - counts) <= 1e-6)
+        and int(counts.sum()) == shots
+    ):
+        return counts.astype(np.int64), True
+    return _largest_remainder(nearest_probabilities(probs), shots), False
+
+
+def nearest_probabilities(quasi: np.ndarray) -> np.ndarray:
+    """The probability vector nearest (in Euclidean distance) to a quasi-probability vector.
+
+    The projection onto the simplex (the method behind Qiskit's
+    ``QuasiDistribution.nearest_probability_distribution``), vectorised.
+    """
+    values = np.asarray(quasi, dtype=np.float64)
+    ordered = np.sort(values)[::-1]
+    cumulative = np.cumsum(ordered) - 1.0
+    steps = np.arange(1, values.size + 1)
+    positive = ordered - cumulative / steps > 0
+    rho = int(np.nonzero(positive)[0][-1])
+    theta = cumulative[rho] / (rho + 1)
+    return np.maximum(values - theta, 0.0)
+
+
+def _largest_remainder(probs: np.ndarray, shots: int) -> np.ndarray:
+    """Exactly ``shots`` whole counts proportional to ``probs`` (ties to the lower index)."""
+    scaled = probs * shots
+    counts = np.floor(scaled).astype(np.int64)
+    missing = shots - int(counts.sum())
+    if missing > 0:
+        order = np.argsort(-(scaled - counts), kind="stable")
+        counts[order[:missing]] += 1
+    elif missing < 0:  # float rounding pushed the floors over; take back from the largest
+        order = np.argsort(-counts, kind="stable")
+        counts[order[:-missing]] -= 1
+    return counts
