@@ -47,7 +47,7 @@ def test_layers_are_respected():
     if not Path(executable).exists():
         pytest.fail("lint-imports is not installed; install the dev extra")
     completed = subprocess.run(
-        [executable, "--config", str(ROOT / "pyproject.toml")],
+        [executable, str(ROOT / "pyproject.toml")],
         cwd=ROOT,
         capture_output=True,
         text=True,

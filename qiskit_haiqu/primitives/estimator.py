@@ -18,7 +18,12 @@ from qiskit_haiqu.primitives.options import EstimatorOptions
 from qiskit_haiqu.primitives.runner import group_by, result_metadata, wire_parameters
 from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
-from qiskit_haiqu.translate.observables import WirePair, observables_to_wire, stds_fallback
+from qiskit_haiqu.translate.observables import (
+    WirePair,
+    complex_terms,
+    observables_to_wire,
+    stds_fallback,
+)
 from qiskit_haiqu.translate.precision import shots_for_precision
 
 __all__ = ["HaiquEstimator"]
@@ -89,9 +94,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         options = self._options.model_copy(deep=True)
         if precision is None:
             precision = options.default_precision
-        coerced = coerce_pubs(
-            pubs, lambda pub: EstimatorPub.coerce(pub, precision), "Estimator"
-        )
+        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, precision), "Estimator")
         prepared = [
             _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
         ]
@@ -109,6 +112,22 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
             )
         circuits = [circuit for group in groups for circuit in group.circuits]
         return self._submit(options, circuits, groups, decode)
+
+
+def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:
+    """Qiskit's coercion, with complex coefficients reported term by term."""
+    try:
+        return EstimatorPub.coerce(pub, precision)
+    except ValueError as exc:
+        if "Non-Hermitian" not in str(exc) or not isinstance(pub, tuple | list) or len(pub) < 2:
+            raise
+        terms = complex_terms(pub[1])
+        if not terms:
+            raise
+        raise HaiquInputError(
+            f"Observable terms with complex coefficients: {', '.join(terms[:5])}. Observables "
+            "must be Hermitian with real coefficients; drop the imaginary parts."
+        ) from None
 
 
 def _prepare(pub: EstimatorPub, index: int, default_shots: int | None) -> _PreparedPub:

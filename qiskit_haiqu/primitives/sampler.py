@@ -85,7 +85,8 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
             rows.append(parameter_rows(pub.circuit, pub.parameter_values, index))
         warn_if_no_registers(pub.circuit for pub in coerced)
 
-        sent = [i for i, pub in enumerate(coerced) if pub.size > 0]
+        # Pubs without samples to take (no register, or an empty sweep) are answered locally.
+        sent = [i for i, pub in enumerate(coerced) if pub.size > 0 and pub.circuit.cregs]
         keys = [(coerced[i].shots, coerced[i].circuit.num_parameters > 0) for i in sent]
         grouped = [[sent[k] for k in members] for members in group_by(keys).values()]
         groups = []

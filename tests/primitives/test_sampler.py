@@ -99,8 +99,8 @@ def test_mid_circuit_measurement(client):
     assert result.data.second.get_counts() == {"0": 50}
 
 
-def _flip_circuit() -> tuple[QuantumCircuit, list[Parameter]]:
-    a, b = Parameter("a"), Parameter("b")
+def _flip_circuit(prefix: str = "") -> tuple[QuantumCircuit, list[Parameter]]:
+    a, b = Parameter(f"{prefix}a"), Parameter(f"{prefix}b")
     qc = QuantumCircuit(2)
     qc.rx(a, 0)
     qc.rx(b, 1)
@@ -173,7 +173,7 @@ def test_mitigated_quasi_probabilities(client):
 
 
 def test_second_run_uploads_nothing_and_posts_one_run(client, request_log):
-    qc, _ = _flip_circuit()
+    qc, _ = _flip_circuit(prefix="fresh_")  # a circuit no earlier test stored
     sampler = HaiquSampler("aer_simulator", client=client)
     sampler.run([(qc, [0.0, 0.0])]).result()
     assert request_log.count("POST", "/circuits") == 1
@@ -198,8 +198,11 @@ def test_no_classical_registers_warns_and_is_empty(client):
     qc = QuantumCircuit(1)
     qc.h(0)
     with pytest.warns(UserWarning, match="no output classical registers"):
-        job = HaiquSampler("aer_simulator", client=client).run([qc])
-    assert len(job.result()[0].data) == 0
+        job = HaiquSampler("aer_simulator", client=client).run([qc, _bell()])
+    result = job.result()
+    assert len(result[0].data) == 0
+    assert result[0].data.shape == ()
+    assert result[1].data.meas.num_shots == 1024
 
 
 def test_empty_run_makes_no_request(client, request_log):
@@ -237,7 +240,7 @@ def test_bad_registers_refused_before_any_request(client, request_log):
 def test_wrong_parameter_count_and_nan_refused(client, request_log):
     qc, _ = _flip_circuit()
     sampler = HaiquSampler("aer_simulator", client=client)
-    with pytest.raises(ValueError, match="parameters"):
+    with pytest.raises(ValueError, match="inconsistent"):
         sampler.run([(qc, [1.0, 2.0, 3.0])])
     with pytest.raises(HaiquInputError, match="non-finite"):
         sampler.run([(qc, [np.nan, 0.0])])
