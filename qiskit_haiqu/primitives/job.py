@@ -73,6 +73,8 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         poll_interval: float = 0.01,
         max_poll_interval: float = 2.0,
         result: PrimitiveResult[Any] | None = None,
+        first_poll: float | None = None,
+        on_final: Callable[[float], None] | None = None,
     ) -> None:
         """Wrap submitted Haiqu jobs.
 
@@ -84,6 +86,10 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             poll_interval: Seconds before the first poll.
             max_poll_interval: Cap of the poll interval.
             result: A ready result (for runs that needed no remote job).
+            first_poll: Seconds before the first poll, when the caller expects the job to
+                take about that long (``poll_interval`` otherwise).
+            on_final: Called once, when the job is final, with the seconds the service took
+                from creating the job to finishing it.
         """
         super().__init__(";".join(job.id for job in jobs) or "local-empty")
         self._client = client
@@ -95,6 +101,12 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         self._max_poll_interval = max_poll_interval
         self._result = result
         self._lock = threading.RLock()
+        self._first_poll = (
+            poll_interval
+            if first_poll is None
+            else min(max(first_poll, poll_interval), max_poll_interval)
+        )
+        self._on_final = on_final
 
     # -- status --------------------------------------------------------------------------
 
@@ -192,10 +204,12 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             JobTimeoutError: the time ran out. The job keeps running on the server.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        interval = self._poll_interval
+        interval = self._first_poll
+        first = True
         while True:
             with self._lock:
                 if self._all_final():
+                    self._report_final()
                     return
             if deadline is not None and time.monotonic() >= deadline:
                 raise self._timeout_error(timeout)
@@ -203,9 +217,24 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             if deadline is not None:
                 pause = max(0.0, min(pause, deadline - time.monotonic()))
             time.sleep(pause)
-            interval = min(interval * 1.5, self._max_poll_interval)
+            # After a first poll timed on the expected duration, back off from the base rate.
+            interval = self._poll_interval if first else min(interval * 1.5, self._max_poll_interval)
+            first = False
             with self._lock:
                 self._refresh()
+
+    def _report_final(self) -> None:
+        """Tell the submitter how long the service took (its own clock, not our polling)."""
+        if self._on_final is None:
+            return
+        callback, self._on_final = self._on_final, None
+        spans = [
+            (job.finish_date - job.creation_date).total_seconds()
+            for job in self._jobs.values()
+            if job.finish_date is not None
+        ]
+        if spans:
+            callback(max(0.0, max(spans)))
 
     def _timeout_error(self, timeout: float | None) -> JobTimeoutError:
         status = self._combined().name

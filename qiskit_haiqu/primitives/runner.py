@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -75,7 +76,23 @@ class JobRunner:
         self._experiments: dict[str, str] = {}
         self._device: Device | None = None
         self._circuit_ids: dict[tuple[str, str], str] = {}
+        self._durations: deque[float] = deque(maxlen=5)
         self._lock = threading.Lock()
+
+    def expected_duration(self) -> float | None:
+        """How long the service took for recent jobs (the least of the last three).
+
+        The least, so that one slow job (a first run that transpiles, say) does not delay
+        the polls of the quick ones after it.
+        """
+        with self._lock:
+            recent = list(self._durations)[-3:]
+        return min(recent) if recent else None
+
+    def record_duration(self, seconds: float) -> None:
+        """Remember how long a job took, to time the first poll of the next one."""
+        with self._lock:
+            self._durations.append(seconds)
 
     def prepare(self, circuits: Sequence[QuantumCircuit], qpy_version: int) -> PreparedCircuits:
         """Fingerprint ``circuits`` and encode those this runner has not uploaded yet."""

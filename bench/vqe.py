@@ -1,0 +1,141 @@
+"""VQE turnaround: HaiquEstimator on the local emulator vs qiskit-aer's EstimatorV2 in-process.
+
+Targets (issue 6): 100 iterations (8 qubits, hardware-efficient ansatz, 30-term Hamiltonian,
+precision 0.01) at a wall-time ratio <= 1.5 against Aer in-process; an order of magnitude
+faster than a naive client that uploads the circuit and polls every 5 s (the official SDK's
+way); after the first iteration exactly one POST /run, at most two polls, zero uploads and
+zero experiment or device look-ups per iteration.
+
+Run: ``python -m bench.vqe [--quick]``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import httpx
+import numpy as np
+from qiskit.circuit.library import efficient_su2
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer.primitives import EstimatorV2 as AerEstimator
+
+from bench._common import parse_args, report
+from qiskit_haiqu import HaiquClient, HaiquEstimator
+from qiskit_haiqu.emulator import EmulatorServer
+from qiskit_haiqu.primitives.options import EstimatorOptions
+
+QUBITS = 8
+TERMS = 30
+PRECISION = 0.01
+
+
+def hamiltonian(seed: int = 7) -> SparsePauliOp:
+    """A random 30-term Hamiltonian on 8 qubits."""
+    rng = np.random.default_rng(seed)
+    labels = {"".join(rng.choice(list("IXYZ"), QUBITS)) for _ in range(4 * TERMS)}
+    chosen = sorted(labels - {"I" * QUBITS})[:TERMS]
+    return SparsePauliOp(chosen, rng.normal(size=len(chosen)))
+
+
+def parameter_path(iterations: int, num_parameters: int) -> np.ndarray:
+    """The parameter values a VQE loop would visit (a fixed random walk, same for all)."""
+    rng = np.random.default_rng(11)
+    return np.cumsum(rng.normal(scale=0.05, size=(iterations, num_parameters)), axis=0)
+
+
+def _requests(url: str) -> list[tuple[str, str]]:
+    entries = httpx.get(f"{url}/_emulator/requests").json()
+    return [(e["method"], e["path"]) for e in entries]
+
+
+def _kind(method: str, path: str) -> str:
+    if path == "/run":
+        return "POST /run"
+    if path.startswith("/jobs/"):
+        return "GET /jobs"
+    if path.startswith("/circuits") or "/circuits/" in path:
+        return "circuits"
+    if path.startswith(("/experiments", "/devices")):
+        return "experiment/device"
+    return f"{method} {path}"
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    iterations = 10 if args.quick else 100
+    naive_iterations = 1 if args.quick else 2
+    ansatz = efficient_su2(QUBITS, reps=2)
+    observable = hamiltonian()
+    path = parameter_path(iterations, ansatz.num_parameters)
+
+    aer = AerEstimator(options={"default_precision": PRECISION})
+    aer.run([(ansatz, observable, path[0])]).result()  # warm-up, as for ours
+    start = time.perf_counter()
+    aer_values = [float(aer.run([(ansatz, observable, x)]).result()[0].data.evs) for x in path]
+    aer_s = time.perf_counter() - start
+
+    with EmulatorServer() as server, HaiquClient(url=server.url, api_key="bench") as client:
+        estimator = HaiquEstimator("aer_simulator", client=client, options={"default_precision": PRECISION})
+        estimator.run([(ansatz, observable, path[0])]).result()  # first call: uploads
+        httpx.delete(f"{server.url}/_emulator/requests")
+        per_iteration: list[Counter[str]] = []
+        start = time.perf_counter()
+        ours_values = []
+        for x in path:
+            before = len(_requests(server.url))
+            ours_values.append(float(estimator.run([(ansatz, observable, x)]).result()[0].data.evs))
+            calls = _requests(server.url)[before:]
+            per_iteration.append(Counter(_kind(m, p) for m, p in calls if not p.startswith("/_")))
+        ours_s = time.perf_counter() - start
+        log_overhead = _measure_log_overhead(server.url, iterations)
+        ours_s -= log_overhead
+
+        naive = HaiquEstimator(
+            "aer_simulator",
+            client=client,
+            options={"default_precision": PRECISION, "poll_interval": 5.0, "max_poll_interval": 5.0},
+        )
+        start = time.perf_counter()
+        for x in path[:naive_iterations]:
+            naive._runner._circuit_ids.clear()  # the naive client uploads every time
+            naive._runner._experiments.clear()
+            naive.run([(ansatz, observable, x)]).result()
+        naive_per_iteration = (time.perf_counter() - start) / naive_iterations
+
+    deviation = float(np.max(np.abs(np.array(ours_values) - np.array(aer_values))))
+    runs = max(c["POST /run"] for c in per_iteration)
+    polls = max(c["GET /jobs"] for c in per_iteration)
+    uploads = sum(c["circuits"] for c in per_iteration)
+    lookups = sum(c["experiment/device"] for c in per_iteration)
+    ratio = ours_s / aer_s
+    naive_ratio = naive_per_iteration / (ours_s / iterations)
+    report(
+        f"VQE loop: {iterations} iterations, {QUBITS} qubits, {TERMS} terms, precision {PRECISION}",
+        [
+            ("qiskit-aer EstimatorV2 (in-process)", f"{aer_s:.3f} s ({aer_s / iterations * 1e3:.1f} ms/it)"),
+            ("HaiquEstimator via emulator", f"{ours_s:.3f} s ({ours_s / iterations * 1e3:.1f} ms/it)"),
+            ("ratio ours / aer (target <= 1.5)", f"{ratio:.2f}"),
+            ("naive client (upload + 5 s polls)", f"{naive_per_iteration:.2f} s/it"),
+            ("naive / ours (target >= 10)", f"{naive_ratio:.0f}x"),
+            ("max POST /run per iteration", str(runs)),
+            ("max polls per iteration (target <= 2)", str(polls)),
+            ("uploads after the first call", str(uploads)),
+            ("experiment/device look-ups after the first", str(lookups)),
+            ("max |ours - aer| (both noisy at 0.01)", f"{deviation:.3f}"),
+            ("default options", str(EstimatorOptions().model_dump(include={"poll_interval", "max_poll_interval"}))),
+        ],
+    )
+
+
+def _measure_log_overhead(url: str, iterations: int) -> float:
+    """Time spent reading the request log, subtracted from our loop's time."""
+    start = time.perf_counter()
+    for _ in range(iterations):
+        _requests(url)
+        _requests(url)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()
