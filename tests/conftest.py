@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
+from qiskit_haiqu import HaiquClient
 from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
 
 API_KEY = "test-key-123"
@@ -23,3 +26,43 @@ def emulator() -> Iterator[EmulatorServer]:
 def emulator_url(emulator: EmulatorServer) -> str:
     """The emulator's base URL."""
     return emulator.url
+
+
+class RequestLog:
+    """The emulator's log of the API requests it received (its test control endpoint)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url.rstrip("/")
+
+    def clear(self) -> None:
+        httpx.delete(f"{self._url}/_emulator/requests").raise_for_status()
+
+    def entries(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self._url}/_emulator/requests")
+        response.raise_for_status()
+        return list(response.json())
+
+    def count(self, method: str, path_prefix: str) -> int:
+        return sum(
+            1
+            for e in self.entries()
+            if e["method"] == method and str(e["path"]).startswith(path_prefix)
+        )
+
+    def api_calls(self) -> list[tuple[str, str]]:
+        return [(str(e["method"]), str(e["path"])) for e in self.entries()]
+
+
+@pytest.fixture
+def request_log(emulator: EmulatorServer) -> RequestLog:
+    """The emulator's request log, cleared."""
+    log = RequestLog(emulator.url)
+    log.clear()
+    return log
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer) -> Iterator[HaiquClient]:
+    """A client on the session's emulator."""
+    with HaiquClient(url=emulator.url, api_key=API_KEY) as haiqu_client:
+        yield haiqu_client

@@ -185,14 +185,14 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         """
         with self._lock:
             self._refresh()
+            requested = False
             for job_id in self._order:
                 if parse_status(self._jobs[job_id].status, job_id=job_id) in FINAL_STATUSES:
                     continue
                 self._jobs[job_id] = self._client.cancel_job(job_id)
+                requested = True
                 logger.info("Haiqu job %s: cancel requested", job_id)
-            return all(
-                s is JobStatus.CANCELLED for s in self._statuses()
-            )
+            return requested and all(s is JobStatus.CANCELLED for s in self._statuses())
 
     def wait_for_final_state(self, timeout: float | None = None) -> None:
         """Block until every Haiqu job is final.
