@@ -39,7 +39,7 @@ from qiskit_haiqu.api.models import (
     RunSubmit,
     VersionInfo,
 )
-from qiskit_haiqu.api.redact import mask_key, redact
+from qiskit_haiqu.api.redact import install_log_redaction, mask_key, redact, redact_data
 from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
 from qiskit_haiqu.errors import (
     AuthenticationError,
@@ -148,6 +148,7 @@ class HaiquClient:
             raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
         self._key = key
         self._auth = auth
+        install_log_redaction()
         self.base_url = self._root_url(chosen, allow_insecure)
         self.retry = retry or RetryPolicy()
         self._owns_http = http_client is None
@@ -304,6 +305,7 @@ class HaiquClient:
         except orjson.JSONDecodeError:
             payload = response.text[:500]
         detail = payload.get("detail", payload) if isinstance(payload, dict) else payload
+        detail = redact_data(detail, self._key)
         where = f"{method} {path} -> {status}"
         kwargs: dict[str, Any] = {
             "method": method,
