@@ -37,6 +37,9 @@ def encode_circuit(circuit: QuantumCircuit, *, qpy_version: int = 16) -> str:
             f"{qpy.QPY_COMPATIBILITY_VERSION} to {qpy.QPY_VERSION}); set qpy_version in range."
         )
     _check_name_collisions(circuit)
+    if circuit.metadata:  # kept client-side; the server does not need it, QPY may not write it
+        circuit = circuit.copy()
+        circuit.metadata = {}
     buffer = io.BytesIO()
     try:
         qpy.dump(circuit, buffer, version=qpy_version)
