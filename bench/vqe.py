@@ -76,7 +76,9 @@ def main() -> None:
     aer_s = time.perf_counter() - start
 
     with EmulatorServer() as server, HaiquClient(url=server.url, api_key="bench") as client:
-        estimator = HaiquEstimator("aer_simulator", client=client, options={"default_precision": PRECISION})
+        estimator = HaiquEstimator(
+            "aer_simulator", client=client, options={"default_precision": PRECISION}
+        )
         estimator.run([(ansatz, observable, path[0])]).result()  # first call: uploads
         httpx.delete(f"{server.url}/_emulator/requests")
         per_iteration: list[Counter[str]] = []
@@ -94,7 +96,11 @@ def main() -> None:
         naive = HaiquEstimator(
             "aer_simulator",
             client=client,
-            options={"default_precision": PRECISION, "poll_interval": 5.0, "max_poll_interval": 5.0},
+            options={
+                "default_precision": PRECISION,
+                "poll_interval": 5.0,
+                "max_poll_interval": 5.0,
+            },
         )
         start = time.perf_counter()
         for x in path[:naive_iterations]:
@@ -113,8 +119,14 @@ def main() -> None:
     report(
         f"VQE loop: {iterations} iterations, {QUBITS} qubits, {TERMS} terms, precision {PRECISION}",
         [
-            ("qiskit-aer EstimatorV2 (in-process)", f"{aer_s:.3f} s ({aer_s / iterations * 1e3:.1f} ms/it)"),
-            ("HaiquEstimator via emulator", f"{ours_s:.3f} s ({ours_s / iterations * 1e3:.1f} ms/it)"),
+            (
+                "qiskit-aer EstimatorV2 (in-process)",
+                f"{aer_s:.3f} s ({aer_s / iterations * 1e3:.1f} ms/it)",
+            ),
+            (
+                "HaiquEstimator via emulator",
+                f"{ours_s:.3f} s ({ours_s / iterations * 1e3:.1f} ms/it)",
+            ),
             ("ratio ours / aer (target <= 1.5)", f"{ratio:.2f}"),
             ("naive client (upload + 5 s polls)", f"{naive_per_iteration:.2f} s/it"),
             ("naive / ours (target >= 10)", f"{naive_ratio:.0f}x"),
@@ -123,7 +135,10 @@ def main() -> None:
             ("uploads after the first call", str(uploads)),
             ("experiment/device look-ups after the first", str(lookups)),
             ("max |ours - aer| (both noisy at 0.01)", f"{deviation:.3f}"),
-            ("default options", str(EstimatorOptions().model_dump(include={"poll_interval", "max_poll_interval"}))),
+            (
+                "default options",
+                str(EstimatorOptions().model_dump(include={"poll_interval", "max_poll_interval"})),
+            ),
         ],
     )
 

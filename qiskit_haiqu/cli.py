@@ -78,8 +78,18 @@ def _cmd_job(args: argparse.Namespace) -> int:
     if args.json:
         _print(data, True)
     else:
-        for key in ("id", "status", "device_id", "creation_date", "run_date", "finish_date",
-                    "time", "estimated_qpu_cost", "info", "logs"):
+        for key in (
+            "id",
+            "status",
+            "device_id",
+            "creation_date",
+            "run_date",
+            "finish_date",
+            "time",
+            "estimated_qpu_cost",
+            "info",
+            "logs",
+        ):
             if data.get(key) not in (None, "", {}):
                 print(f"{key:>15}: {data[key]}")
     return 1 if job.status == "Error" else 0
@@ -111,8 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_client(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--url", help="API URL (default: $HAIQU_API_URL or the Haiqu cloud; "
-                       "'local' runs an embedded emulator)")
+        p.add_argument(
+            "--url",
+            help="API URL (default: $HAIQU_API_URL or the Haiqu cloud; "
+            "'local' runs an embedded emulator)",
+        )
         p.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
         p.add_argument("--json", action="store_true", help="print JSON")
         return p
@@ -120,10 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = sub.add_parser("emulator", help="serve the local Haiqu-compatible emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8000)
-    emulator.add_argument("--api-key", dest="api_key_accepted", action="append",
-                          help="accept only this key (repeatable); default: any non-empty key")
-    emulator.add_argument("--enable-faults", action="store_true",
-                          help="enable the fault-injection control endpoints (for tests)")
+    emulator.add_argument(
+        "--api-key",
+        dest="api_key_accepted",
+        action="append",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
+    emulator.add_argument(
+        "--enable-faults",
+        action="store_true",
+        help="enable the fault-injection control endpoints (for tests)",
+    )
     emulator.set_defaults(func=_cmd_emulator)
 
     demo = sub.add_parser("demo", help="run a Bell sampler and an estimator sweep end to end")

@@ -65,7 +65,7 @@ class HaiquError(QiskitError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        return self.message
+        return str(self.message)
 
 
 class HaiquConfigurationError(HaiquError, ValueError):

@@ -63,7 +63,7 @@ logger = logging.getLogger("qiskit_haiqu")
 DEFAULT_URL = "https://api.haiqu.ai/"
 DASHBOARD_PRICING = "https://dashboard.haiqu.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-TOKEN_PREFIX = "[qh:"
+TOKEN_PREFIX = "[qh:"  # noqa: S105 - a job tag, not a secret
 _DESCRIPTION_MAX = 1024
 _AMBIGUOUS_STATUSES = frozenset({502, 504})
 
@@ -277,14 +277,20 @@ class HaiquClient:
                 raise self._gave_up(error, attempt, waited)
             logger.info(
                 "%s %s failed (%s); retrying in %.2f s (attempt %d of %d)",
-                method, path, type(error).__name__, delay, attempt + 1, self.retry.max_attempts,
+                method,
+                path,
+                type(error).__name__,
+                delay,
+                attempt + 1,
+                self.retry.max_attempts,
             )
             self.retry.sleep(delay)
             waited += delay
 
     def _gave_up(self, error: HaiquError, attempts: int, waited: float) -> HaiquError:
-        error.args = (f"{error} (gave up after {attempts} attempts and {waited:.1f} s of "
-                      "back-off)",)
+        error.args = (
+            f"{error} (gave up after {attempts} attempts and {waited:.1f} s of back-off)",
+        )
         error.message = error.args[0]
         return error
 
@@ -317,12 +323,14 @@ class HaiquClient:
         if status == 401:
             return AuthenticationError(
                 f"{where}: the API key was rejected. Check HAIQU_API_KEY (or api_key=...) "
-                "against your key on the Haiqu dashboard.", **kwargs
+                "against your key on the Haiqu dashboard.",
+                **kwargs,
             )
         if status == 402:
             return InsufficientCreditsError(
                 f"{where}: not enough credits for this job ({text}). Top up at "
-                f"{DASHBOARD_PRICING} or run on a simulator.", **kwargs
+                f"{DASHBOARD_PRICING} or run on a simulator.",
+                **kwargs,
             )
         if status == 404:
             return NotFoundError(f"{where}: not found ({text}). Check the id.", **kwargs)
@@ -339,17 +347,21 @@ class HaiquClient:
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             return RateLimitedError(
-                f"{where}: rate limited (retry after {retry_after} s). Slow down or retry "
-                "later.", retry_after=retry_after, **kwargs
+                f"{where}: rate limited (retry after {retry_after} s). Slow down or retry later.",
+                retry_after=retry_after,
+                **kwargs,
             )
         if status >= 500:
             return ServerError(
                 f"{where}: the Haiqu service failed ({text}). Try again later; if it persists, "
-                "contact Haiqu support.", **kwargs
+                "contact Haiqu support.",
+                **kwargs,
             )
         return HaiquHTTPStatusError(f"{where}: {text}", **kwargs)
 
-    def _parse(self, model: type[ModelT], response: httpx.Response, method: str, path: str) -> ModelT:
+    def _parse(
+        self, model: type[ModelT], response: httpx.Response, method: str, path: str
+    ) -> ModelT:
         try:
             return model.model_validate(orjson.loads(response.content))
         except orjson.JSONDecodeError:
@@ -366,15 +378,21 @@ class HaiquClient:
             url=self.base_url + path,
         )
 
-    def _get(self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None) -> ModelT:
-        return self._parse(model, self._send("GET", path, params=params, idempotent=True), "GET", path)
+    def _get(
+        self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None
+    ) -> ModelT:
+        return self._parse(
+            model, self._send("GET", path, params=params, idempotent=True), "GET", path
+        )
 
     def _post(self, model: type[ModelT], path: str, payload: Any, *, idempotent: bool) -> ModelT:
         body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
         response = self._send_definite("POST", path, body, idempotent)
         return self._parse(model, response, "POST", path)
 
-    def _send_definite(self, method: str, path: str, body: bytes, idempotent: bool) -> httpx.Response:
+    def _send_definite(
+        self, method: str, path: str, body: bytes, idempotent: bool
+    ) -> httpx.Response:
         try:
             return self._send(method, path, body=body, idempotent=idempotent)
         except _Ambiguous as ambiguous:

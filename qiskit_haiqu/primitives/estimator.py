@@ -50,7 +50,7 @@ class _PreparedPub:
 
     @property
     def parameterised(self) -> bool:
-        return self.circuit.num_parameters > 0
+        return bool(self.circuit.num_parameters > 0)
 
 
 class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
@@ -76,9 +76,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
 
     _options_class = EstimatorOptions
 
-    def run(
-        self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
-    ) -> HaiquJob:
+    def run(self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None) -> HaiquJob:
         """Run the pubs; returns at once with a job (nothing waits for the results).
 
         Args:

@@ -218,7 +218,9 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
                 pause = max(0.0, min(pause, deadline - time.monotonic()))
             time.sleep(pause)
             # After a first poll timed on the expected duration, back off from the base rate.
-            interval = self._poll_interval if first else min(interval * 1.5, self._max_poll_interval)
+            interval = (
+                self._poll_interval if first else min(interval * 1.5, self._max_poll_interval)
+            )
             first = False
             with self._lock:
                 self._refresh()
@@ -309,6 +311,4 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
     def __repr__(self) -> str:
         with self._lock:
             status = self._combined().name if self._order else "DONE"
-        return (
-            f"<HaiquJob id={self.job_id()!r} status={status} device={self._device_id!r}>"
-        )
+        return f"<HaiquJob id={self.job_id()!r} status={status} device={self._device_id!r}>"

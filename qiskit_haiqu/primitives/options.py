@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qiskit_haiqu.errors import HaiquInputError
 
-__all__ = ["CommonOptions", "ErrorMitigationOptions", "EstimatorOptions", "SamplerOptions", "coerce_options"]
+__all__ = [
+    "CommonOptions",
+    "ErrorMitigationOptions",
+    "EstimatorOptions",
+    "SamplerOptions",
+    "coerce_options",
+]
 
 
 class _Closed(BaseModel):
@@ -47,9 +53,7 @@ class CommonOptions(_Closed):
 
     use_mitigation: bool = False
     """Ask the service to mitigate errors (sampler results become quasi-probabilities)."""
-    error_mitigation_options: ErrorMitigationOptions = Field(
-        default_factory=ErrorMitigationOptions
-    )
+    error_mitigation_options: ErrorMitigationOptions = Field(default_factory=ErrorMitigationOptions)
     """Fine control of mitigation; see :class:`ErrorMitigationOptions`."""
     device_options: dict[str, Any] = Field(default_factory=dict)
     """Forwarded as the wire's ``options``: ``noise_model``, ``method``, ``seed_simulator``,

@@ -62,9 +62,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
 
     _options_class = SamplerOptions
 
-    def run(
-        self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None
-    ) -> HaiquJob:
+    def run(self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None) -> HaiquJob:
         """Run the pubs; returns at once with a job (nothing waits for the results).
 
         Args:
@@ -93,9 +91,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         for members in grouped:
             pub0 = coerced[members[0]]
             parameters = (
-                wire_parameters([rows[i] for i in members])
-                if pub0.circuit.num_parameters
-                else None
+                wire_parameters([rows[i] for i in members]) if pub0.circuit.num_parameters else None
             )
             groups.append(
                 WireGroup(

@@ -32,9 +32,7 @@ RESERVED_REGISTER_NAMES = frozenset({"keys", "values", "items", "shape", "ndim",
 """Names a classical register cannot have, because ``DataBin`` uses them itself."""
 
 
-def coerce_pubs(
-    pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str
-) -> list[PubT]:
+def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str) -> list[PubT]:
     """Coerce every pub with Qiskit's own ``coerce`` and name the pub that fails.
 
     A first element that is not a circuit gives a ``TypeError`` saying so (Qiskit would
@@ -91,9 +89,7 @@ def warn_if_no_registers(circuits: Iterable[QuantumCircuit]) -> None:
         )
 
 
-def parameter_rows(
-    circuit: QuantumCircuit, values: BindingsArray, index: int
-) -> np.ndarray:
+def parameter_rows(circuit: QuantumCircuit, values: BindingsArray, index: int) -> np.ndarray:
     """The pub's parameter values as rows in ``circuit.parameters`` order.
 
     Returns:
@@ -123,7 +119,7 @@ def parameter_rows(
         bad = np.argwhere(~np.isfinite(rows))[0]
         name = circuit.parameters[int(bad[1])].name
         raise HaiquInputError(
-            f"Pub {index}: parameter {name!r} has a non-finite value ({rows[tuple(bad)]}) in "
+            f"Pub {index}: parameter {name!r} has a non-finite value ({rows[tuple(bad)]}) in "  # noqa: S608
             f"row {int(bad[0])}. Replace NaN/infinite values with finite numbers."
         )
     return rows

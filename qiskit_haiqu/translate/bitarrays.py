@@ -89,8 +89,7 @@ def distributions_to_bitarrays(
         for name, matrix in matrices.items():
             buffers[name][row] = matrix[picks]
     arrays = {
-        name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits))
-        for name, bits in layout
+        name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits)) for name, bits in layout
     }
     quasi = None if exact else [{str(k): float(v) for k, v in d.items()} for d in dists]
     return DecodedSamples(arrays=arrays, exact=exact, quasi_dists=quasi)
@@ -251,13 +250,14 @@ def nearest_probabilities(quasi: np.ndarray) -> np.ndarray:
     positive = ordered - cumulative / steps > 0
     rho = int(np.nonzero(positive)[0][-1])
     theta = cumulative[rho] / (rho + 1)
-    return np.maximum(values - theta, 0.0)
+    projected: np.ndarray = np.maximum(values - theta, 0.0)
+    return projected
 
 
 def _largest_remainder(probs: np.ndarray, shots: int) -> np.ndarray:
     """Exactly ``shots`` whole counts proportional to ``probs`` (ties to the lower index)."""
     scaled = probs * shots
-    counts = np.floor(scaled).astype(np.int64)
+    counts: np.ndarray = np.floor(scaled).astype(np.int64)
     missing = shots - int(counts.sum())
     if missing > 0:
         order = np.argsort(-(scaled - counts), kind="stable")

@@ -136,6 +136,4 @@ def circuit_fingerprint(circuit: QuantumCircuit) -> str:
 
 def register_layout(circuit: QuantumCircuit) -> list[tuple[str, list[int]]]:
     """``(name, clbit indices in register order)`` of every classical register, in order."""
-    return [
-        (creg.name, [circuit.find_bit(bit).index for bit in creg]) for creg in circuit.cregs
-    ]
+    return [(creg.name, [circuit.find_bit(bit).index for bit in creg]) for creg in circuit.cregs]

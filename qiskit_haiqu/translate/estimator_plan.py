@@ -74,7 +74,9 @@ def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
     if obs_cells.size == 0:
         empty = np.zeros(shape, dtype=np.intp)
         return PubPlan(shape, [], empty, empty, empty)
-    pairs, inverse = np.unique(np.stack([obs_cells, row_cells], axis=1), axis=0, return_inverse=True)
+    pairs, inverse = np.unique(
+        np.stack([obs_cells, row_cells], axis=1), axis=0, return_inverse=True
+    )
     by_row = _group(pairs[:, 1], pairs[:, 0])  # rows sharing the same set of observables
     by_obs = _group(pairs[:, 0], pairs[:, 1])  # observables sharing the same set of rows
     if len(by_obs) < len(by_row):

@@ -72,9 +72,8 @@ def observable_to_wire(observable: SparseObservable, num_qubits: int) -> WirePai
 def _expand_projectors(observable: SparseObservable) -> SparseObservable:
     """The observable with every projector written as Paulis (|0><0| = (I + Z) / 2, ...)."""
     bit_terms = np.asarray(observable.bit_terms, dtype=np.uint8)
-    term_of = np.repeat(
-        np.arange(observable.num_terms), np.diff(np.asarray(observable.boundaries, dtype=np.intp))
-    )
+    lengths = np.diff(np.asarray(observable.boundaries, dtype=np.intp)).astype(np.intp)
+    term_of = np.repeat(np.arange(observable.num_terms), lengths)
     projectors = ~np.isin(bit_terms, list(_PAULI_TERMS))
     per_term = np.bincount(term_of[projectors], minlength=observable.num_terms)
     total = int(np.sum(np.ldexp(1.0, per_term)))

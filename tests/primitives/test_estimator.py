@@ -75,7 +75,11 @@ def test_molecular_hamiltonian_matches_statevector(client):
     ansatz = efficient_su2(2, reps=1)
     rng = np.random.default_rng(3)
     values = rng.uniform(-np.pi, np.pi, (4, ansatz.num_parameters))
-    ours = HaiquEstimator("aer_simulator", client=client).run([(ansatz, hamiltonian, values)]).result()[0]
+    ours = (
+        HaiquEstimator("aer_simulator", client=client)
+        .run([(ansatz, hamiltonian, values)])
+        .result()[0]
+    )
     exact = StatevectorEstimator().run([(ansatz, hamiltonian, values)]).result()[0].data.evs
     assert _within(ours.data.evs, exact, ours.data.stds)
 
@@ -98,7 +102,11 @@ def test_every_observable_form(client, observable):
     qc.ry(0.7, 0)
     qc.rx(1.1, 1)
     qc.h(0)
-    ours = HaiquEstimator("aer_simulator", client=client).run([(qc, observable)], precision=0.01).result()[0]
+    ours = (
+        HaiquEstimator("aer_simulator", client=client)
+        .run([(qc, observable)], precision=0.01)
+        .result()[0]
+    )
     exact = _exact(qc, observable)
     assert ours.data.evs.shape == np.shape(exact)
     assert _within(ours.data.evs, exact, ours.data.stds)
@@ -126,7 +134,11 @@ def test_broadcasting_asks_only_what_is_needed(client, obs_shape, val_shape, nee
     values = np.linspace(0.1, 3.0, int(np.prod(val_shape)) if val_shape else 1).reshape(
         (*val_shape, 1)
     )
-    ours = HaiquEstimator("aer_simulator", client=client).run([(qc, observables, values)], precision=0.02).result()[0]
+    ours = (
+        HaiquEstimator("aer_simulator", client=client)
+        .run([(qc, observables, values)], precision=0.02)
+        .result()[0]
+    )
     exact = StatevectorEstimator().run([(qc, observables, values)]).result()[0].data.evs
     assert ours.data.evs.shape == exact.shape == np.broadcast_shapes(obs_shape, val_shape)
     assert ours.metadata["num_evaluations"] == needed
@@ -224,5 +236,7 @@ def test_vqe_reaches_ground_energy_with_one_run_per_iteration(client, request_lo
 
 def test_empty_observables_refused(client, request_log):
     with pytest.raises((ValueError, HaiquInputError)):
-        HaiquEstimator("aer_simulator", client=client).run([(_bell(), SparsePauliOp(["ZZ", "ZZ"], [1.0, -1.0]).simplify())])
+        HaiquEstimator("aer_simulator", client=client).run(
+            [(_bell(), SparsePauliOp(["ZZ", "ZZ"], [1.0, -1.0]).simplify())]
+        )
     assert request_log.count("POST", "/run") == 0

@@ -42,7 +42,9 @@ def test_bell_state_statistics(client):
 
 
 def _deterministic_circuits() -> list[QuantumCircuit]:
-    two_regs = QuantumCircuit(QuantumRegister(3), ClassicalRegister(2, "c1"), ClassicalRegister(1, "c2"))
+    two_regs = QuantumCircuit(
+        QuantumRegister(3), ClassicalRegister(2, "c1"), ClassicalRegister(1, "c2")
+    )
     two_regs.x([0, 2])
     two_regs.measure([0, 1, 2], [0, 1, 2])
 
@@ -64,7 +66,9 @@ def _deterministic_circuits() -> list[QuantumCircuit]:
     wide.x([0, 9])
     wide.measure(range(10), range(10))
 
-    unwritten = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "m"), ClassicalRegister(3, "z"))
+    unwritten = QuantumCircuit(
+        QuantumRegister(1), ClassicalRegister(1, "m"), ClassicalRegister(3, "z")
+    )
     unwritten.x(0)
     unwritten.measure(0, 0)
     return [two_regs, scattered, overlap, wide, unwritten]
@@ -74,7 +78,9 @@ def _deterministic_circuits() -> list[QuantumCircuit]:
 def test_registers_match_statevector_sampler(client, key_format):
     circuits = _deterministic_circuits()
     sampler = HaiquSampler(
-        "aer_simulator", client=client, options={"device_options": {"emulator_key_format": key_format}}
+        "aer_simulator",
+        client=client,
+        options={"device_options": {"emulator_key_format": key_format}},
     )
     ours = sampler.run(circuits, shots=64).result()
     reference = StatevectorSampler().run(circuits, shots=64).result()
@@ -89,7 +95,9 @@ def test_registers_match_statevector_sampler(client, key_format):
 
 
 def test_mid_circuit_measurement(client):
-    qc = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "first"), ClassicalRegister(1, "second"))
+    qc = QuantumCircuit(
+        QuantumRegister(1), ClassicalRegister(1, "first"), ClassicalRegister(1, "second")
+    )
     qc.x(0)
     qc.measure(0, 0)
     qc.x(0)
@@ -252,7 +260,10 @@ def test_job_handle(client):
     assert job.job_id().startswith("jb-")
     result = job.result()
     assert job.status() is JobStatus.DONE
-    assert job.done() and job.in_final_state() and not job.running() and not job.cancelled()
+    assert job.done()
+    assert job.in_final_state()
+    assert not job.running()
+    assert not job.cancelled()
     assert job.result() is result
     assert job.job_id() in repr(job)
 

@@ -59,17 +59,50 @@ CASES: list[Case] = [
     ("shots 0", lambda s, e: s.run([_measured()], shots=0), ValueError, "shots must be positive"),
     ("shots negative", lambda s, e: s.run([(_measured(), None, -5)]), ValueError, "positive"),
     ("shots not an integer", lambda s, e: s.run([_measured()], shots=2.5), TypeError, "integer"),
-    ("precision 0", lambda s, e: e.run([(_measured(), "ZZ")], precision=0), ValueError, "greater than 0"),
-    ("precision negative", lambda s, e: e.run([(_measured(), "ZZ")], precision=-0.1), ValueError, "precision"),
-    ("wrong number of values", lambda s, e: s.run([(_two_parameters(), [1.0, 2.0, 3.0])]),
-     ValueError, "inconsistent"),
+    (
+        "precision 0",
+        lambda s, e: e.run([(_measured(), "ZZ")], precision=0),
+        ValueError,
+        "greater than 0",
+    ),
+    (
+        "precision negative",
+        lambda s, e: e.run([(_measured(), "ZZ")], precision=-0.1),
+        ValueError,
+        "precision",
+    ),
+    (
+        "wrong number of values",
+        lambda s, e: s.run([(_two_parameters(), [1.0, 2.0, 3.0])]),
+        ValueError,
+        "inconsistent",
+    ),
     ("missing values", lambda s, e: s.run([_parameterised()]), ValueError, "number of values"),
-    ("NaN value", lambda s, e: s.run([(_parameterised(), [np.nan])]), HaiquInputError, "non-finite"),
-    ("infinite value", lambda s, e: s.run([(_parameterised(), [np.inf])]), HaiquInputError, "non-finite"),
+    (
+        "NaN value",
+        lambda s, e: s.run([(_parameterised(), [np.nan])]),
+        HaiquInputError,
+        "non-finite",
+    ),
+    (
+        "infinite value",
+        lambda s, e: s.run([(_parameterised(), [np.inf])]),
+        HaiquInputError,
+        "non-finite",
+    ),
     ("non-numeric value", lambda s, e: s.run([(_parameterised(), ["abc"])]), ValueError, ""),
-    ("complex coefficient", lambda s, e: e.run([(_measured(), SparsePauliOp(["ZZ", "XY"], [1, 2j]))]),
-     HaiquInputError, "'XY'"),
-    ("observable width", lambda s, e: e.run([(_measured(), "ZZZ")]), ValueError, "number of qubits"),
+    (
+        "complex coefficient",
+        lambda s, e: e.run([(_measured(), SparsePauliOp(["ZZ", "XY"], [1, 2j]))]),
+        HaiquInputError,
+        "'XY'",
+    ),
+    (
+        "observable width",
+        lambda s, e: e.run([(_measured(), "ZZZ")]),
+        ValueError,
+        "number of qubits",
+    ),
     ("unwrapped circuit", lambda s, e: s.run(_measured()), ValueError, "wrap it with"),
     ("not a circuit", lambda s, e: s.run([("not a circuit",)]), TypeError, "QuantumCircuit"),
     ("QPY cannot serialise", lambda s, e: s.run([_unserialisable()]), HaiquInputError, "QPY"),
@@ -84,7 +117,9 @@ def _bad_register() -> QuantumCircuit:
 
 
 @pytest.mark.parametrize(("name", "call", "error", "match"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_before_anything_is_sent(client, request_log, name, call, error, match):
+def test_bad_input_is_refused_before_anything_is_sent(
+    client, request_log, name, call, error, match
+):
     sampler = HaiquSampler("aer_simulator", client=client)
     estimator = HaiquEstimator("aer_simulator", client=client)
     with pytest.raises(error, match=match):
@@ -115,9 +150,11 @@ def test_circuit_larger_than_the_device_allows(client, request_log):
 
 
 def test_wrong_api_key(emulator, request_log):
-    with HaiquClient(url=emulator.url, api_key="wrong-key") as client:
-        with pytest.raises(AuthenticationError, match="HAIQU_API_KEY") as info:
-            HaiquSampler("aer_simulator", client=client).run([_measured()])
+    with (
+        HaiquClient(url=emulator.url, api_key="wrong-key") as client,
+        pytest.raises(AuthenticationError, match="HAIQU_API_KEY") as info,
+    ):
+        HaiquSampler("aer_simulator", client=client).run([_measured()])
     assert "wrong-key" not in str(info.value)
     assert request_log.count("POST", "/circuits") == 0
 

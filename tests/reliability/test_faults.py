@@ -70,15 +70,25 @@ def test_bursts_of_gateway_errors_on_polls_are_retried(emulator, faults, request
     assert sum(counts.values()) == 500
     assert set(counts) <= {"00", "11"}
     assert len(waits.waits) >= 4
-    failed = [e for e in request_log.entries() if e["path"].startswith("/jobs/") and e["status"] != 200]
+    failed = [
+        e for e in request_log.entries() if e["path"].startswith("/jobs/") and e["status"] != 200
+    ]
     assert len(failed) == 4
 
 
 def test_retry_after_is_honoured(emulator, faults):
     waits = Waits()
     with _client(emulator.url, waits) as client:
-        faults({"method": "GET", "path": "/devices", "action": "status", "status": 429,
-                "retry_after": 1.5, "count": 2})
+        faults(
+            {
+                "method": "GET",
+                "path": "/devices",
+                "action": "status",
+                "status": 429,
+                "retry_after": 1.5,
+                "count": 2,
+            }
+        )
         assert client.list_devices()
     assert waits.waits == [1.5, 1.5]
 
@@ -86,7 +96,9 @@ def test_retry_after_is_honoured(emulator, faults):
 def test_a_persistent_outage_ends_in_a_clear_error_within_the_budget(emulator, faults):
     waits = Waits()
     with _client(emulator.url, waits, max_attempts=4) as client:
-        faults({"method": "GET", "path": "/devices", "action": "status", "status": 503, "count": 10})
+        faults(
+            {"method": "GET", "path": "/devices", "action": "status", "status": 503, "count": 10}
+        )
         with pytest.raises(ServerError, match="gave up after 4 attempts"):
             client.list_devices()
     assert len(waits.waits) == 3
@@ -174,11 +186,17 @@ def test_cancel_from_elsewhere_is_reported(slow_emulator):
 
 
 def test_server_that_does_not_answer(emulator):
-    with HaiquClient(url=emulator.url, api_key=API_KEY, timeout=0.5,
-                     retry=RetryPolicy(max_attempts=2, sleep=Waits())) as client:
+    with HaiquClient(
+        url=emulator.url,
+        api_key=API_KEY,
+        timeout=0.5,
+        retry=RetryPolicy(max_attempts=2, sleep=Waits()),
+    ) as client:
         httpx.post(
             f"{emulator.url}/_emulator/faults",
-            json=[{"method": "GET", "path": "/devices", "action": "delay", "delay": 2.0, "count": 2}],
+            json=[
+                {"method": "GET", "path": "/devices", "action": "delay", "delay": 2.0, "count": 2}
+            ],
         ).raise_for_status()
         try:
             with pytest.raises(HaiquConnectionError, match="timed out"):

@@ -64,7 +64,10 @@ FAILURES = {
     "402": _answer(402),
     "404": _answer(404),
     "422": lambda req: httpx.Response(
-        422, json={"detail": [{"loc": ["query", "HAIQU_API_KEY"], "msg": f"echo {req.url}", "type": "x"}]}
+        422,
+        json={
+            "detail": [{"loc": ["query", "HAIQU_API_KEY"], "msg": f"echo {req.url}", "type": "x"}]
+        },
     ),
     "426": _answer(426, b'{"detail": {"error_code": "outdated_sdk", "message": "too old"}}'),
     "429": _answer(429),
