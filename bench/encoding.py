@@ -68,7 +68,7 @@ def main() -> None:
     report(
         "encoding: one estimator pub into a request body",
         [
-            ("workload", "%d qubits, %d terms, %d rows x %d parameters" % sizes),
+            ("workload", "{} qubits, {} terms, {} rows x {} parameters".format(*sizes)),
             ("qiskit-haiqu POST /run body", f"{ours_s * 1e3:.1f} ms, {ours_bytes / 1e6:.1f} MB"),
             ("RuntimeEncoder", f"{theirs_s * 1e3:.1f} ms, {theirs_bytes / 1e6:.1f} MB"),
             ("ratio (RuntimeEncoder / ours)", f"{ratio:.1f}x"),
