@@ -15,7 +15,12 @@ from qiskit_haiqu.errors import HaiquInputError, HaiquInvalidResponseError
 from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
-from qiskit_haiqu.primitives.runner import group_by, result_metadata, wire_parameters
+from qiskit_haiqu.primitives.runner import (
+    group_by,
+    result_metadata,
+    split_groups,
+    wire_parameters,
+)
 from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
 from qiskit_haiqu.translate.observables import (
@@ -98,7 +103,11 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         ]
         sent = [i for i, item in enumerate(prepared) if item.pub.size > 0]
         keys = [(prepared[i].shots, prepared[i].parameterised) for i in sent]
-        grouped = [[sent[k] for k in members] for members in group_by(keys).values()]
+        grouped = split_groups(
+            [[sent[k] for k in members] for members in group_by(keys).values()],
+            [len(item.plan.entries) for item in prepared],
+            options.max_circuits_per_job,
+        )
         groups = [_wire_group([prepared[i] for i in members]) for members in grouped]
 
         def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[PubResult]:

@@ -68,6 +68,9 @@ class CommonOptions(_Closed):
     """The experiment (get-or-create by name) that holds the circuits and jobs."""
     qpy_version: int = Field(default=16, ge=13)
     """QPY version circuits are written in (16 is what the service's Qiskit reads)."""
+    max_circuits_per_job: int = Field(default=500, ge=1)
+    """Circuit entries one ``POST /run`` holds at most; larger runs become several jobs whose
+    results are reassembled in order."""
     poll_interval: float = Field(default=0.01, gt=0, le=60)
     """Seconds before the first status poll of a job; it then grows geometrically."""
     max_poll_interval: float = Field(default=2.0, gt=0, le=300)

@@ -22,6 +22,7 @@ __all__ = [
     "PreparedCircuits",
     "group_by",
     "result_metadata",
+    "split_groups",
     "submission_fields",
     "wire_parameters",
 ]
@@ -187,6 +188,29 @@ def group_by(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
     for index, key in enumerate(keys):
         groups.setdefault(key, []).append(index)
     return groups
+
+
+def split_groups(
+    groups: Sequence[Sequence[int]], entries: Sequence[int], limit: int
+) -> list[list[int]]:
+    """Split each group of pub indices so that no job holds more than ``limit`` circuit entries.
+
+    ``entries[i]`` is how many circuit entries pub ``i`` needs; a pub is never split, so one
+    pub needing more than ``limit`` entries travels alone.
+    """
+    chunks: list[list[int]] = []
+    for group in groups:
+        current: list[int] = []
+        used = 0
+        for index in group:
+            if current and used + entries[index] > limit:
+                chunks.append(current)
+                current, used = [], 0
+            current.append(index)
+            used += entries[index]
+        if current:
+            chunks.append(current)
+    return chunks
 
 
 def wire_parameters(rows: Sequence[np.ndarray]) -> np.ndarray | list[np.ndarray]:

@@ -22,7 +22,12 @@ from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
-from qiskit_haiqu.primitives.runner import group_by, result_metadata, wire_parameters
+from qiskit_haiqu.primitives.runner import (
+    group_by,
+    result_metadata,
+    split_groups,
+    wire_parameters,
+)
 from qiskit_haiqu.primitives.validation import (
     check_registers,
     coerce_pubs,
@@ -52,8 +57,10 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
 
     One ``run()`` becomes one ``POST /run`` when all pubs share their shots and are all
     parameterised or all not; otherwise one per (shots, parameterised) group, which the wire
-    forces (it takes one ``shots`` per job, and parameters for all circuits or none). The
-    circuits are uploaded once per client and reused by later calls.
+    forces (it takes one ``shots`` per job, and parameters for all circuits or none), and
+    runs of more than ``options.max_circuits_per_job`` circuits are split into several jobs
+    whose results are reassembled in order. The circuits are uploaded once per primitive and
+    found again by their fingerprint from any other process.
 
     Example:
         >>> sampler = HaiquSampler(device_id="aer_simulator", options={"default_shots": 1024})
@@ -86,7 +93,11 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         # Pubs without samples to take (no register, or an empty sweep) are answered locally.
         sent = [i for i, pub in enumerate(coerced) if pub.size > 0 and pub.circuit.cregs]
         keys = [(coerced[i].shots, coerced[i].circuit.num_parameters > 0) for i in sent]
-        grouped = [[sent[k] for k in members] for members in group_by(keys).values()]
+        grouped = split_groups(
+            [[sent[k] for k in members] for members in group_by(keys).values()],
+            [1] * len(coerced),
+            options.max_circuits_per_job,
+        )
         groups = []
         for members in grouped:
             pub0 = coerced[members[0]]
