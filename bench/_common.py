@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -37,3 +41,34 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}")
+
+
+_SERVE = """
+import json, sys
+from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
+server = EmulatorServer(EmulatorSettings(**json.loads(sys.argv[1]))).start()
+print(server.url, flush=True)
+sys.stdin.read()  # serve until the parent closes our stdin
+server.stop()
+"""
+
+
+@contextlib.contextmanager
+def emulator_process(**settings: object) -> Iterator[str]:
+    """The emulator in its own process (as a real service is), yielding its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, json.dumps(settings)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the emulator process did not start")
+        yield url
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=30)

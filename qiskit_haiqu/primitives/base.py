@@ -107,7 +107,8 @@ class HaiquPrimitive(Generic[OptionsT]):
             device_id=runner.device_id,
             poll_interval=options.poll_interval,
             max_poll_interval=options.max_poll_interval,
-            # A loop's jobs take about as long as the previous ones: poll first just before.
-            first_poll=None if expected is None else 0.85 * expected,
-            on_final=runner.record_duration,
+            # A loop's jobs take about as long as the previous ones: poll first just after.
+            first_poll=None if expected is None else 1.1 * expected + 0.001,
+            # The first run of a new circuit includes one-time work on the server: not typical.
+            on_final=None if prepared.new else runner.record_duration,
         )

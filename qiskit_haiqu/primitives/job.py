@@ -102,9 +102,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         self._result = result
         self._lock = threading.RLock()
         self._first_poll = (
-            poll_interval
-            if first_poll is None
-            else min(max(first_poll, poll_interval), max_poll_interval)
+            poll_interval if first_poll is None else min(first_poll, max_poll_interval)
         )
         self._on_final = on_final
 

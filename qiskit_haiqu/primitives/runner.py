@@ -48,6 +48,7 @@ class PreparedCircuits:
         self.encoded = encoded  # fingerprint -> base64 QPY, for circuits not uploaded yet
         self.circuits = circuits  # fingerprint -> circuit
         self.qpy_version = qpy_version
+        self.new = False  # set when a circuit was not known to this runner before
 
     def qpy(self, fp: str) -> str:
         """The base64 QPY of the circuit with fingerprint ``fp``."""
@@ -154,6 +155,7 @@ class JobRunner:
             with self._lock:
                 circuit_id = self._circuit_ids.get(key)
             if circuit_id is None:
+                prepared.new = True
                 circuit_id = self._lookup_or_upload(experiment_id, fp, prepared)
                 with self._lock:
                     self._circuit_ids[key] = circuit_id
