@@ -18,11 +18,13 @@ from qiskit_haiqu.emulator import EmulatorServer
 
 
 def ghz(qubits: int) -> QuantumCircuit:
-    """A GHZ circuit, measured."""
+    """A GHZ circuit with a T layer (not Clifford, so Aer cannot switch to a stabilizer
+    simulation), measured."""
     qc = QuantumCircuit(qubits)
     qc.h(0)
     for q in range(qubits - 1):
         qc.cx(q, q + 1)
+    qc.t(range(qubits))
     qc.measure_all()
     return qc
 
