@@ -51,7 +51,14 @@ def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str) -
                 f"Pub {index}: the first element must be a QuantumCircuit, not "
                 f"{type(pub[0]).__name__}."
             )
-        coerced.append(coerce(pub))
+        try:
+            coerced.append(coerce(pub))
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise HaiquInputError(
+                f"Pub {index}: parameter values must be real numbers ({exc})."
+            ) from None
     return coerced
 
 

@@ -90,7 +90,12 @@ CASES: list[Case] = [
         HaiquInputError,
         "non-finite",
     ),
-    ("non-numeric value", lambda s, e: s.run([(_parameterised(), ["abc"])]), ValueError, ""),
+    (
+        "non-numeric value",
+        lambda s, e: s.run([(_parameterised(), ["abc"])]),
+        HaiquInputError,
+        "must be real numbers",
+    ),
     (
         "complex coefficient",
         lambda s, e: e.run([(_measured(), SparsePauliOp(["ZZ", "XY"], [1, 2j]))]),
