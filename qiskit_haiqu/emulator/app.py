@@ -1,421 +1,460 @@
-"""The emulator's HTTP API: the Haiqu endpoints the client and the official SDK use."""
+"""The emulator's HTTP API: the Haiqu endpoints of ``haiqu-api.md`` §3, plus test controls.
+
+Authentication: the key in the ``authorization`` header (raw, as the SDK sends it) or in the
+``HAIQU_API_KEY`` query parameter; ``GET /version`` needs none. Refusals use FastAPI's
+shapes: 401/404 ``{"detail": str}``, 422 ``{"detail": [{"loc", "msg", "type"}]}``.
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, NoReturn
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-import numpy as np
-from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
-from qiskit.circuit import QuantumCircuit
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+from starlette.background import BackgroundTask
 
-from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.models import (
     BaseJob,
     Circuit,
     CircuitSubmit,
+    Cost,
     Device,
     Experiment,
     ExperimentSubmit,
+    JobStatus,
+    JobType,
     RunJob,
-    RunSubmit,
+    User,
     VersionInfo,
 )
-from qiskit_haiqu.emulator.devices import DEVICES, EmulatedDevice, device_by_id
-from qiskit_haiqu.emulator.faults import (
+from qiskit_haiqu.emulator.controls import (
     CONTROL_PREFIX,
     ControlMiddleware,
     FaultRule,
     Faults,
     RequestLog,
 )
+from qiskit_haiqu.emulator.devices import DeviceCatalog
 from qiskit_haiqu.emulator.jobs import JobRunner
+from qiskit_haiqu.emulator.metrics import circuit_analytics
 from qiskit_haiqu.emulator.settings import EmulatorSettings
-from qiskit_haiqu.emulator.simulate import RunSpec, decode_qpy, estimate_cost
-from qiskit_haiqu.emulator.state import USER, USER_ID, Store, new_id, now
+from qiskit_haiqu.emulator.simulate import Simulator, decode_qpy, estimate_cost
+from qiskit_haiqu.emulator.state import USER_ID, CircuitRecord, EmulatorState, new_id, utcnow
+from qiskit_haiqu.emulator.validation import (
+    InvalidRequest,
+    build_plan,
+    error,
+    parse_run_submit,
+    pydantic_errors,
+)
 
 __all__ = ["create_app"]
 
-_PAULI = frozenset("IXYZ")
-_QUBIT_LIMIT_MPS = 100
+_LOG = logging.getLogger(__name__)
+_JSON = "application/json"
 
 
-def _invalid(loc: list[str | int], message: str, status: int = 422) -> NoReturn:
-    """Refuse a request with a FastAPI-style validation body."""
-    raise HTTPException(
-        status_code=status, detail=[{"loc": ["body", *loc], "msg": message, "type": "value_error"}]
-    )
+class ExperimentUpdate(BaseModel):
+    """Body of ``PUT /experiments/{id}``."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
 
 
-def create_app(settings: EmulatorSettings | None = None) -> Any:
-    """The emulator's ASGI application (FastAPI behind the request log / fault middleware)."""
+def _json(content: Any, status_code: int = 200) -> Response:
+    """A JSON response of a wire model, a list of them, or plain data."""
+    if isinstance(content, BaseModel):
+        body = content.model_dump_json().encode()
+    elif isinstance(content, list) and content and isinstance(content[0], BaseModel):
+        body = orjson.dumps([item.model_dump(mode="json") for item in content])
+    else:
+        body = orjson.dumps(content)
+    return Response(content=body, status_code=status_code, media_type=_JSON)
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found.")
+
+
+def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
+    """Build the emulator's ASGI application.
+
+    Args:
+        settings: Keys, faults, job pacing and limits (defaults: any key, no faults).
+    """
     settings = settings or EmulatorSettings()
-    store = Store()
-    runner = JobRunner(store, settings.max_workers, settings.min_job_seconds)
-    log = RequestLog.empty()
+    state = EmulatorState()
+    catalog = DeviceCatalog(settings.max_statevector_qubits)
+    runner = JobRunner(
+        state,
+        Simulator(catalog),
+        max_workers=settings.max_workers,
+        min_job_seconds=settings.min_job_seconds,
+    )
+    log = RequestLog(settings.max_logged_requests)
     faults = Faults() if settings.enable_faults else None
-    api = FastAPI(title="Haiqu API (qiskit-haiqu emulator)", version=__version__)
-    api.state.store = store
-    api.state.runner = runner
 
-    def authenticate(
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        runner.shutdown()
+
+    app = FastAPI(
+        title="Haiqu API (local emulator)",
+        version=settings.version,
+        lifespan=lifespan,
+        default_response_class=Response,
+    )
+    app.state.settings = settings
+    app.state.store = state
+    app.state.runner = runner
+    app.state.catalog = catalog
+    app.state.request_log = log
+    app.state.faults = faults
+    app.add_middleware(
+        ControlMiddleware, log=log, faults=faults, max_body_bytes=settings.max_body_bytes
+    )
+    _install_error_handlers(app)
+
+    async def require_key(
         authorization: Annotated[str | None, Header()] = None,
-        haiqu_api_key: Annotated[str | None, Query(alias="HAIQU_API_KEY")] = None,
+        query_key: Annotated[str | None, Query(alias="HAIQU_API_KEY")] = None,
     ) -> None:
-        key = authorization or haiqu_api_key
-        if not key or (settings.api_keys and key not in settings.api_keys):
-            raise HTTPException(status_code=401, detail="Invalid API key")
+        """Accept the key from the header or the query parameter."""
+        if settings.accepts_key(authorization) or settings.accepts_key(query_key):
+            return
+        raise HTTPException(status_code=401, detail="Invalid or missing API key.")
 
-    auth = [Depends(authenticate)]
+    @app.get("/version", response_model=VersionInfo, tags=["meta"])
+    async def version() -> Response:
+        """The API version (no key needed)."""
+        return _json(VersionInfo(version=settings.version))
 
-    @api.get("/version", response_model=VersionInfo)
-    def version() -> dict[str, str]:
-        return {"version": f"emulator-{__version__}"}
+    api = APIRouter(dependencies=[Depends(require_key)])
+    _add_account_routes(api, state)
+    _add_experiment_routes(api, state)
+    _add_circuit_routes(api, state)
+    _add_job_routes(api, state, catalog, runner, settings)
+    _add_device_routes(api, catalog)
+    app.include_router(api)
+    app.include_router(_control_router(log, faults))
+    return app
 
-    @api.get("/health/auth", dependencies=auth)
-    def health() -> dict[str, str]:
-        return {"username": str(USER["username"])}
 
-    @api.get("/user", dependencies=auth)
-    def user() -> dict[str, Any]:
-        return dict(USER)
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
+        detail = [
+            error(tuple(item.get("loc", ())), str(item.get("msg", "")), str(item.get("type", "")))
+            for item in exc.errors()
+        ]
+        return _json({"detail": detail}, 422)
 
-    @api.post("/experiments/init", response_model=Experiment, dependencies=auth)
-    def init_experiment(body: ExperimentSubmit) -> dict[str, Any]:
-        return store.experiment(body.name, body.description, body.tags)
+    @app.exception_handler(InvalidRequest)
+    async def run_invalid(_: Request, exc: InvalidRequest) -> Response:
+        return _json({"detail": exc.errors}, exc.status_code)
 
-    @api.post("/experiments", response_model=Experiment, dependencies=auth)
-    def create_experiment(body: ExperimentSubmit) -> dict[str, Any]:
-        return store.experiment(body.name, body.description, body.tags)
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        # Last resort only: inputs are validated explicitly before they reach this point.
+        _LOG.exception("unexpected error in the emulator")
+        return _json({"detail": f"Internal emulator error: {type(exc).__name__}."}, 500)
 
-    @api.get("/experiments", response_model=list[Experiment], dependencies=auth)
-    def list_experiments(name: str | None = None) -> list[dict[str, Any]]:
-        with store.lock:
-            return [e for e in store.experiments.values() if name is None or e["name"] == name]
 
-    def experiment_or_404(experiment_id: str) -> dict[str, Any]:
-        experiment = store.experiments.get(experiment_id)
+def _add_account_routes(api: APIRouter, state: EmulatorState) -> None:
+    @api.get("/health/auth", tags=["meta"])
+    async def health_auth() -> Response:
+        """Check the key."""
+        return _json({"username": "emulator"})
+
+    @api.get("/user", response_model=User, tags=["meta"])
+    async def user() -> Response:
+        """The current user (its key is a redacted placeholder)."""
+        return _json(state.get_user())
+
+
+def _add_experiment_routes(api: APIRouter, state: EmulatorState) -> None:
+    @api.post("/experiments/init", response_model=Experiment, tags=["experiments"])
+    def init_experiment(body: ExperimentSubmit) -> Response:
+        """Get the experiment with this name (or id), or create it."""
+        return _json(state.init_experiment(body.name, body.description, body.tags, body.metrics))
+
+    @api.post("/experiments", response_model=Experiment, tags=["experiments"])
+    def create_experiment(body: ExperimentSubmit) -> Response:
+        """Create an experiment."""
+        return _json(state.create_experiment(body.name, body.description, body.tags, body.metrics))
+
+    @api.get("/experiments", response_model=list[Experiment], tags=["experiments"])
+    def list_experiments(name: str | None = None) -> Response:
+        """All experiments, optionally only those with this name."""
+        return _json(state.list_experiments(name))
+
+    @api.get("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"])
+    async def get_experiment(experiment_id: str) -> Response:
+        """One experiment."""
+        experiment = state.get_experiment(experiment_id)
         if experiment is None:
-            raise HTTPException(status_code=404, detail=f"Experiment {experiment_id} not found")
-        return experiment
+            raise _not_found("Experiment")
+        return _json(experiment)
 
-    @api.get("/experiments/{experiment_id}", response_model=Experiment, dependencies=auth)
-    def get_experiment(experiment_id: str) -> dict[str, Any]:
-        return experiment_or_404(experiment_id)
+    @api.put("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"])
+    def update_experiment(experiment_id: str, body: ExperimentUpdate) -> Response:
+        """Rename or re-describe an experiment."""
+        changes = body.model_dump(exclude_none=True)
+        experiment = state.update_experiment(experiment_id, **changes)
+        if experiment is None:
+            raise _not_found("Experiment")
+        return _json(experiment)
 
-    @api.post("/circuits", response_model=Circuit, dependencies=auth)
-    def submit_circuit(body: CircuitSubmit) -> dict[str, Any]:
-        if body.experiment_id not in store.experiments:
-            _invalid(["experiment_id"], f"Unknown experiment {body.experiment_id!r}")
+
+def _add_circuit_routes(api: APIRouter, state: EmulatorState) -> None:
+    @api.post("/circuits", response_model=Circuit, tags=["circuits"])
+    def submit_circuit(body: CircuitSubmit) -> Response:
+        """Store a circuit (base64 QPY of exactly one circuit)."""
+        if state.get_experiment(body.experiment_id) is None:
+            raise InvalidRequest(
+                [error(("body", "experiment_id"), "Unknown experiment id.", "not_found")]
+            )
         try:
             circuit = decode_qpy(body.qpy_dump)
-        except Exception as exc:  # noqa: BLE001 - any decoding failure is the client's input
-            _invalid(["qpy_dump"], f"Cannot load the QPY data: {type(exc).__name__}: {exc}")
-        record = body.model_dump()
-        record["qpy"] = body.qpy_dump
-        return store.add_circuit(record, circuit)
+        except ValueError as exc:
+            raise InvalidRequest([error(("body", "qpy_dump"), str(exc))]) from None
+        model = Circuit(
+            id=new_id("circ"),
+            hash=body.hash,
+            name=body.name or circuit.name,
+            creation_date=utcnow(),
+            user_id=USER_ID,
+            experiment_id=body.experiment_id,
+            status="Done",
+            generated=False,
+            description=body.description,
+            tags=body.tags,
+            parameters={
+                "names": [p.name for p in circuit.parameters],
+                "count": circuit.num_parameters,
+            },
+            analytics=circuit_analytics(circuit),
+            job_ids=[],
+            qpy=body.qpy_dump,
+            metrics=body.metrics,
+        )
+        state.add_circuit(CircuitRecord(model, circuit))
+        return _json(model)
 
-    @api.get("/circuits/{circuit_id}", response_model=Circuit, dependencies=auth)
-    def get_circuit(circuit_id: str) -> dict[str, Any]:
-        stored = store.circuits.get(circuit_id)
-        if stored is None:
-            raise HTTPException(status_code=404, detail=f"Circuit {circuit_id} not found")
-        return stored.record
+    @api.get("/circuits/{circuit_id}", response_model=Circuit, tags=["circuits"])
+    async def get_circuit(circuit_id: str) -> Response:
+        """One circuit, with its QPY."""
+        record = state.get_circuit(circuit_id)
+        if record is None:
+            raise _not_found("Circuit")
+        return _json(record.model)
 
     @api.get(
         "/experiments/{experiment_id}/circuits/{circuit_hash}",
         response_model=Circuit,
-        dependencies=auth,
+        tags=["circuits"],
     )
-    def circuit_by_hash(experiment_id: str, circuit_hash: str) -> dict[str, Any]:
-        experiment_or_404(experiment_id)
-        record = store.circuit_by_hash(experiment_id, circuit_hash)
+    async def circuit_by_hash(experiment_id: str, circuit_hash: str) -> Response:
+        """The circuit registered with this hash in the experiment (404: none)."""
+        if state.get_experiment(experiment_id) is None:
+            raise _not_found("Experiment")
+        record = state.circuit_by_hash(experiment_id, circuit_hash)
         if record is None:
-            raise HTTPException(status_code=404, detail="Circuit not registered in experiment")
-        return record
+            raise _not_found("Circuit with this hash in this experiment")
+        return _json(record.model)
 
     @api.get(
-        "/experiments/{experiment_id}/circuits", response_model=list[Circuit], dependencies=auth
+        "/experiments/{experiment_id}/circuits",
+        response_model=list[Circuit],
+        tags=["circuits"],
     )
-    def list_circuits(experiment_id: str, limit: int = Query(100, ge=1, le=10_000)) -> list[Any]:
-        experiment_or_404(experiment_id)
-        with store.lock:
-            found = [
-                s.record for s in store.circuits.values()
-                if s.record["experiment_id"] == experiment_id
-            ]
-        return found[-limit:][::-1]
+    def list_circuits(
+        experiment_id: str,
+        limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+        circuit_ids: Annotated[list[str] | None, Query()] = None,
+        job_type: str | None = None,
+    ) -> Response:
+        """An experiment's circuits (without their QPY), oldest first."""
+        if state.get_experiment(experiment_id) is None:
+            raise _not_found("Experiment")
+        records = state.list_circuits(experiment_id)
+        if circuit_ids:
+            wanted = set(circuit_ids)
+            records = [r for r in records if r.model.id in wanted]
+        if limit is not None:
+            records = records[:limit]
+        return _json([r.model.model_copy(update={"qpy": None}) for r in records])
 
-    @api.get("/devices", response_model=list[Device], dependencies=auth)
-    def list_devices() -> list[Device]:
-        return [device.model() for device in DEVICES.values()]
 
-    @api.get("/devices/{device_id}", response_model=Device, dependencies=auth)
-    def get_device(device_id: str) -> Device:
-        device = DEVICES.get(device_id)
-        if device is None:
-            raise HTTPException(status_code=404, detail=f"Device {device_id} not found")
-        return device.model()
-
-    @api.post("/run", response_model=RunJob, dependencies=auth)
-    def run(body: RunSubmit) -> Response:
-        device, spec = _validate_run(body, store, settings)
-        job = _new_job(body, device)
-        store.add_job(job)
-        if body.dry_run:
-            rows = sum(len(p) for p in spec.parameters) if spec.parameters else 1
-            store.update_job(
-                job["id"],
-                status="Done",
-                quantum_results=[],
-                estimated_qpu_cost=estimate_cost(spec.circuits, spec.shots, rows),
-                finish_date=now(),
+def _add_job_routes(
+    api: APIRouter,
+    state: EmulatorState,
+    catalog: DeviceCatalog,
+    runner: JobRunner,
+    settings: EmulatorSettings,
+) -> None:
+    def submit(body: bytes) -> Response:
+        request = parse_run_submit(body)
+        plan = build_plan(request, state=state, catalog=catalog, settings=settings)
+        now = utcnow()
+        echo = request.model_dump(mode="json")
+        job = RunJob(
+            id=new_id("jb"),
+            user_id=USER_ID,
+            experiment_id=request.experiment_id,
+            status=JobStatus.SUBMITTED.value,
+            job_type=JobType.RUN.value,
+            device_id=plan.device_id,
+            creation_date=now,
+            circuit_ids=list(request.circuit_ids),
+            shots=request.shots,
+            options=request.options,
+            use_mitigation=request.use_mitigation,
+            dry_run=bool(request.dry_run),
+            run_type=echo["run_type"] or "Run",
+            name=request.name,
+            description=request.description,
+            parameters=request.parameters,
+            observables=echo["observables"],
+            readout_bases=request.readout_bases,
+        )
+        if request.dry_run:
+            job = job.model_copy(
+                update={
+                    "status": JobStatus.DONE.value,
+                    "quantum_results": [],
+                    "info": {},
+                    "estimated_qpu_cost": Cost.model_validate(estimate_cost(plan)),
+                    "run_date": now,
+                    "finish_date": now,
+                    "time": 0.0,
+                }
             )
-        else:
-            runner.submit(job["id"], spec, device)
-        return _job_response(store.snapshot(job["id"]) or job)
+        state.add_job(job)
+        response = _json(job)
+        if not request.dry_run:
+            # Started once the reply is sent: Aer holds the GIL while it prepares a run, and
+            # would otherwise delay the reply by the simulation time.
+            response.background = BackgroundTask(runner.submit, job.id, plan)
+        return response
 
-    @api.get("/jobs/{job_id}", dependencies=auth)
-    def get_job(job_id: str) -> Response:
-        job = store.snapshot(job_id)
+    @api.post(
+        "/run",
+        response_model=RunJob,
+        tags=["jobs"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {_JSON: {"schema": {"$ref": "#/components/schemas/RunSubmit"}}},
+            }
+        },
+    )
+    async def run(request: Request) -> Response:
+        """Validate a run, create its job and start it (numbers must be JSON numbers)."""
+        body = await request.body()
+        return await run_in_threadpool(submit, body)
+
+    @api.get("/jobs/{job_id}", response_model=RunJob, tags=["jobs"])
+    async def get_job(job_id: str) -> Response:
+        """One job, with its results once ``Done``."""
+        record = state.get_job(job_id)
+        if record is None:
+            raise _not_found("Job")
+        return _json(record.model)
+
+    @api.post("/jobs/{job_id}/cancel", response_model=BaseJob, tags=["jobs"])
+    def cancel_job(job_id: str) -> Response:
+        """Cancel a job that is not final; a final job is returned unchanged."""
+        job = runner.cancel(job_id)
         if job is None:
-            raise HTTPException(status_code=404, detail=f"Job {job_id} not found")
-        return _job_response(job)
+            raise _not_found("Job")
+        return _json(job)
 
-    @api.post("/jobs/{job_id}/cancel", response_model=BaseJob, dependencies=auth)
-    def cancel_job(job_id: str, _: Annotated[Any, Body()] = None) -> Response:
-        if store.snapshot(job_id) is None:
-            raise HTTPException(status_code=404, detail=f"Job {job_id} not found")
-        store.update_job(job_id, status="Cancelled", finish_date=now())
-        return _job_response(store.snapshot(job_id) or {})
-
-    @api.get("/experiments/{experiment_id}/jobs", dependencies=auth)
+    @api.get("/experiments/{experiment_id}/jobs", response_model=list[RunJob], tags=["jobs"])
     def list_jobs(
         experiment_id: str,
-        limit: int = Query(10, ge=1, le=1000),
         job_type: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
         circuit_id: str | None = None,
     ) -> Response:
-        experiment_or_404(experiment_id)
-        if circuit_id is not None and circuit_id not in store.circuits:
-            raise HTTPException(status_code=404, detail=f"Circuit {circuit_id} not found")
-        with store.lock:
-            jobs = [
-                dict(j) for j in store.jobs.values()
-                if j["experiment_id"] == experiment_id
-                and (job_type is None or j["job_type"] == job_type)
-                and (circuit_id is None or circuit_id in j["circuit_ids"])
-            ]
-        jobs = jobs[::-1][:limit]
-        return JSONResponse([RunJob.model_validate(j).model_dump(mode="json") for j in jobs])
-
-    @api.exception_handler(ValueError)
-    def value_error(_: Request, exc: ValueError) -> JSONResponse:
-        return JSONResponse(
-            status_code=422,
-            content={"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]},
-        )
-
-    _add_controls(api, log, faults)
-    return ControlMiddleware(api, log, faults)
+        """An experiment's jobs, newest first."""
+        if state.get_experiment(experiment_id) is None:
+            raise _not_found("Experiment")
+        if circuit_id is not None and state.get_circuit(circuit_id) is None:
+            raise _not_found("Circuit")
+        jobs = state.list_jobs(experiment_id, job_type=job_type, circuit_id=circuit_id, limit=limit)
+        return _json(jobs)
 
 
-def _add_controls(api: FastAPI, log: RequestLog, faults: Faults | None) -> None:
-    """The ``/_emulator`` test controls (left out of the OpenAPI schema)."""
+def _add_device_routes(api: APIRouter, catalog: DeviceCatalog) -> None:
+    @api.get("/devices", response_model=list[Device], tags=["devices"])
+    def list_devices() -> Response:
+        """Every device (fake devices are loaded on first use, which takes a moment)."""
+        return _json([catalog.model(device_id) for device_id in catalog.ids()])
 
-    @api.get(f"{CONTROL_PREFIX}/requests", include_in_schema=False)
-    def requests_log() -> list[dict[str, Any]]:
-        return log.list()
+    @api.get("/devices/{device_id}", response_model=Device, tags=["devices"])
+    def get_device(device_id: str) -> Response:
+        """One device (404: unknown)."""
+        if catalog.spec(device_id) is None:
+            raise _not_found("Device")
+        return _json(catalog.model(device_id))
 
-    @api.delete(f"{CONTROL_PREFIX}/requests", include_in_schema=False)
-    def clear_log() -> dict[str, str]:
+
+def _control_router(log: RequestLog, faults: Faults | None) -> APIRouter:
+    control = APIRouter(prefix=CONTROL_PREFIX.rstrip("/"), include_in_schema=False)
+
+    @control.get("/requests")
+    def requests_received() -> Response:
+        """The log of API requests: ``[{"method", "path", "status", "fault"}]``."""
+        return _json(log.entries())
+
+    @control.delete("/requests")
+    def clear_requests() -> Response:
+        """Forget the logged requests."""
         log.clear()
-        return {"status": "cleared"}
+        return Response(status_code=204)
 
-    @api.post(f"{CONTROL_PREFIX}/faults", include_in_schema=False)
-    def add_faults(rules: list[FaultRule]) -> dict[str, int]:
+    def require_faults() -> Faults:
         if faults is None:
-            raise HTTPException(status_code=404, detail="Fault injection is disabled")
-        faults.add(rules)
-        return {"added": len(rules)}
+            raise HTTPException(status_code=404, detail="Not Found")
+        return faults
 
-    @api.delete(f"{CONTROL_PREFIX}/faults", include_in_schema=False)
-    def clear_faults() -> dict[str, str]:
-        if faults is None:
-            raise HTTPException(status_code=404, detail="Fault injection is disabled")
-        faults.clear()
-        return {"status": "cleared"}
+    @control.get("/faults")
+    def list_faults() -> Response:
+        """The active fault rules."""
+        return _json([rule.model_dump() for rule in require_faults().active()])
 
-
-def _job_response(job: dict[str, Any]) -> Response:
-    """A job as JSON (validated through the wire model, so the shape stays the contract's)."""
-    return JSONResponse(RunJob.model_validate(job).model_dump(mode="json"))
-
-
-def _new_job(body: RunSubmit, device: EmulatedDevice) -> dict[str, Any]:
-    return {
-        "id": new_id("jb"),
-        "user_id": USER_ID,
-        "experiment_id": body.experiment_id,
-        "status": "Submitted",
-        "job_type": "Run",
-        "device_id": device.id,
-        "creation_date": now(),
-        "circuit_ids": list(body.circuit_ids),
-        "shots": body.shots,
-        "options": body.options,
-        "use_mitigation": body.use_mitigation,
-        "dry_run": bool(body.dry_run),
-        "run_type": body.run_type or "Run",
-        "name": body.name,
-        "description": body.description,
-        "parameters": None,  # not echoed: rows can be large
-        "observables": None,
-        "quantum_results": None,
-        "info": {},
-        "logs": "",
-    }
-
-
-def _validate_run(
-    body: RunSubmit, store: Store, settings: EmulatorSettings
-) -> tuple[EmulatedDevice, RunSpec]:
-    """Check a run request completely before any job exists; 422 on the first problem."""
-    if body.experiment_id not in store.experiments:
-        _invalid(["experiment_id"], f"Unknown experiment {body.experiment_id!r}")
-    device = device_by_id(body.device_id or "")
-    if device is None:
-        _invalid(["device_id"], f"Unknown device {body.device_id!r}; see GET /devices")
-    if not body.circuit_ids:
-        _invalid(["circuit_ids"], "At least one circuit id is required")
-    if len(body.circuit_ids) > settings.max_circuits_per_job:
-        _invalid(
-            ["circuit_ids"],
-            f"At most {settings.max_circuits_per_job} circuits per job "
-            f"({len(body.circuit_ids)} given)",
-        )
-    if body.shots > settings.max_shots:
-        _invalid(["shots"], f"At most {settings.max_shots} shots per job")
-    circuits: list[QuantumCircuit] = []
-    for k, circuit_id in enumerate(body.circuit_ids):
-        stored = store.circuits.get(circuit_id)
-        if stored is None:
-            _invalid(["circuit_ids", k], f"Unknown circuit id {circuit_id!r}")
-        circuits.append(stored.circuit)
-    options = dict(body.options or {})
-    method = options.get("method")
-    for k, circuit in enumerate(circuits):
-        limit = _QUBIT_LIMIT_MPS if method == "matrix_product_state" else device.qubit_limit
-        if body.run_type == "StatevectorRun":
-            limit = min(limit, 20)
-        if circuit.num_qubits > limit:
-            _invalid(
-                ["circuit_ids", k],
-                f"Circuit has {circuit.num_qubits} qubits; {device.id} simulates at most "
-                f"{limit} here (options.method='matrix_product_state' lifts the limit)",
-            )
-    parameters = _validate_parameters(body.parameters, circuits, settings)
-    observables = _validate_observables(body.observables, circuits)
-    if observables is None and body.run_type != "StatevectorRun":
-        for k, circuit in enumerate(circuits):
-            if circuit.num_clbits == 0:
-                _invalid(
-                    ["circuit_ids", k],
-                    "Circuit has no classical bits and no observables were given: add "
-                    "measurements or observables",
-                )
-    if body.options.get("emulator_key_format", "spaced") not in ("spaced", "joined", "hex"):
-        _invalid(["options", "emulator_key_format"], "Must be 'spaced', 'joined' or 'hex'")
-    if body.options.get("noise_model") and device.id != "aer_simulator":
-        _invalid(["options", "noise_model"], "noise_model is accepted for aer_simulator only")
-    spec = RunSpec(
-        circuits=circuits,
-        parameters=parameters,
-        observables=observables,
-        shots=body.shots,
-        options=options,
-        use_mitigation=bool(body.use_mitigation),
-        run_type=body.run_type or "Run",
-    )
-    return device, spec
-
-
-def _validate_parameters(
-    raw: list[Any] | None, circuits: list[QuantumCircuit], settings: EmulatorSettings
-) -> list[np.ndarray] | None:
-    if raw is None:
-        for k, circuit in enumerate(circuits):
-            if circuit.num_parameters:
-                _invalid(
-                    ["parameters"],
-                    f"Circuit {k} has {circuit.num_parameters} parameters but no values were "
-                    "given",
-                )
-        return None
-    groups = [raw] if len(circuits) == 1 and _depth(raw) == 2 else raw
-    if len(groups) != len(circuits):
-        _invalid(
-            ["parameters"],
-            f"Expected one group of rows per circuit ({len(circuits)}), got {len(groups)}",
-        )
-    arrays = []
-    total = 0
-    for k, (group, circuit) in enumerate(zip(groups, circuits, strict=True)):
-        if not circuit.num_parameters:
-            _invalid(["parameters", k], f"Circuit {k} has no parameters but values were given")
+    @control.post("/faults")
+    async def add_faults(request: Request) -> Response:
+        """Add fault rules (a list of rules, or one rule)."""
+        active = require_faults()
         try:
-            rows = np.asarray(group, dtype=np.float64)
-        except (TypeError, ValueError):
-            _invalid(["parameters", k], "Parameter values must be numbers")
-        if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] != circuit.num_parameters:
-            _invalid(
-                ["parameters", k],
-                f"Each row must hold {circuit.num_parameters} values (got shape "
-                f"{list(rows.shape)})",
-            )
-        if not np.isfinite(rows).all():
-            _invalid(["parameters", k], "Parameter values must be finite")
-        total += rows.shape[0]
-        arrays.append(rows)
-    if total > settings.max_parameter_rows:
-        _invalid(["parameters"], f"At most {settings.max_parameter_rows} rows per job")
-    return arrays
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest(
+                [error(("body",), f"Invalid JSON: {exc}", "json_invalid")]
+            ) from None
+        items: Sequence[Any] = data if isinstance(data, list) else [data]
+        rules = []
+        for index, item in enumerate(items):
+            try:
+                rules.append(FaultRule.model_validate(item))
+            except ValidationError as exc:
+                raise InvalidRequest(pydantic_errors(exc, ("body", index))) from None
+        return _json([rule.model_dump() for rule in active.add(rules)])
 
+    @control.delete("/faults")
+    def clear_faults() -> Response:
+        """Remove every fault rule."""
+        require_faults().clear()
+        return Response(status_code=204)
 
-def _depth(value: Any) -> int:
-    depth = 0
-    while isinstance(value, list) and value:
-        depth += 1
-        value = value[0]
-    return depth
-
-
-def _validate_observables(
-    raw: list[Any] | None, circuits: list[QuantumCircuit]
-) -> list[list[tuple[list[str], list[float]]]] | None:
-    if raw is None:
-        return None
-    if len(raw) != len(circuits):
-        _invalid(["observables"], f"Expected one list per circuit ({len(circuits)}), got {len(raw)}")
-    checked = []
-    for k, (pairs, circuit) in enumerate(zip(raw, circuits, strict=True)):
-        if not pairs:
-            _invalid(["observables", k], "At least one observable per circuit is required")
-        entry = []
-        for j, pair in enumerate(pairs):
-            labels, coeffs = list(pair[0]), list(pair[1])
-            if not labels or len(labels) != len(coeffs):
-                _invalid(["observables", k, j], "Labels and coefficients must pair up")
-            for label in labels:
-                if len(label) != circuit.num_qubits or not set(label) <= _PAULI:
-                    _invalid(
-                        ["observables", k, j],
-                        f"Pauli string {label!r} must have {circuit.num_qubits} characters "
-                        "from I, X, Y, Z",
-                    )
-            if not all(isinstance(c, int | float) and math.isfinite(c) for c in coeffs):
-                _invalid(["observables", k, j], "Coefficients must be finite real numbers")
-            entry.append((labels, [float(c) for c in coeffs]))
-        checked.append(entry)
-    return checked
+    return control

@@ -11,5 +11,9 @@ __all__ = ["start_embedded"]
 
 
 def start_embedded(**settings: Any) -> EmulatorServer:
-    """Start an emulator on a free loopback port; the caller stops it."""
+    """Start an emulator on a free loopback port and return it; the caller calls ``stop()``.
+
+    Args:
+        **settings: :class:`EmulatorSettings` fields (default: any key accepted, no faults).
+    """
     return EmulatorServer(EmulatorSettings(**settings)).start()

@@ -1,54 +1,108 @@
-"""Asynchronous execution of jobs on a small worker pool."""
+"""Asynchronous execution of run jobs on a small worker pool.
+
+A job moves ``Submitted -> Queued -> Running`` and ends ``Done``, ``Error`` (with the
+simulator's message in ``logs``) or ``Cancelled``. ``min_job_seconds`` stretches the phases
+so a poller can see each status. Cancelling a job that is already final changes nothing.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from qiskit_haiqu.emulator.devices import EmulatedDevice
-from qiskit_haiqu.emulator.simulate import RunSpec, execute
-from qiskit_haiqu.emulator.state import Store, now
+from qiskit_haiqu.api.models import JobStatus, RunJob
+from qiskit_haiqu.emulator.simulate import RunPlan, Simulator
+from qiskit_haiqu.emulator.state import EmulatorState, utcnow
 
 __all__ = ["JobRunner"]
 
-logger = logging.getLogger("qiskit_haiqu.emulator")
+_LOG = logging.getLogger(__name__)
 
 
 class JobRunner:
-    """Runs jobs in the background: Submitted -> Queued -> Running -> Done / Error."""
+    """Runs jobs in background threads and records their progress in the state."""
 
-    def __init__(self, store: Store, max_workers: int, min_job_seconds: float) -> None:
-        self._store = store
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="haiqu-job")
+    def __init__(
+        self,
+        state: EmulatorState,
+        simulator: Simulator,
+        *,
+        max_workers: int = 2,
+        min_job_seconds: float = 0.0,
+    ) -> None:
+        self._state = state
+        self._simulator = simulator
         self._min_seconds = min_job_seconds
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="haiqu-job")
 
-    def submit(self, job_id: str, spec: RunSpec, device: EmulatedDevice) -> None:
-        """Queue a job for execution."""
-        self._store.update_job(job_id, status="Queued")
-        self._pool.submit(self._run, job_id, spec, device)
+    def submit(self, job_id: str, plan: RunPlan) -> None:
+        """Start a stored ``Submitted`` job in the background."""
+        self._executor.submit(self._execute, job_id, plan)
 
-    def _run(self, job_id: str, spec: RunSpec, device: EmulatedDevice) -> None:
-        start = time.monotonic()
-        if not self._store.update_job(job_id, status="Running", run_date=now()):
-            return  # cancelled while queued
-        try:
-            results, info = execute(spec, device)
-        except Exception as exc:  # noqa: BLE001 - any simulator failure becomes the job's logs
-            logger.debug("job %s failed: %s", job_id, traceback.format_exc())
-            self._finish(job_id, start, status="Error", logs=f"{type(exc).__name__}: {exc}")
-            return
-        self._finish(job_id, start, status="Done", quantum_results=results, info=info)
-
-    def _finish(self, job_id: str, start: float, **fields: object) -> None:
-        remaining = self._min_seconds - (time.monotonic() - start)
-        if remaining > 0:
-            time.sleep(remaining)
-        self._store.update_job(
-            job_id, finish_date=now(), time=round(time.monotonic() - start, 6), **fields
-        )
+    def cancel(self, job_id: str) -> RunJob | None:
+        """Cancel a job that is not final; return the job as it now is (``None``: unknown)."""
+        now = utcnow()
+        self._state.update_job(job_id, status=JobStatus.CANCELLED.value, finish_date=now)
+        record = self._state.get_job(job_id)
+        if record is None:
+            return None
+        if record.model.status == JobStatus.CANCELLED.value:
+            record.cancel_event.set()
+        return record.model
 
     def shutdown(self) -> None:
-        """Stop accepting jobs; running ones finish in the background."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop taking jobs; jobs still queued are dropped."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _execute(self, job_id: str, plan: RunPlan) -> None:
+        try:
+            self._phases(job_id, plan)
+        except Exception as exc:  # noqa: BLE001 - a worker must never die silently
+            _LOG.exception("job %s failed in the emulator", job_id)
+            self._state.update_job(
+                job_id,
+                status=JobStatus.ERROR.value,
+                logs=f"Internal emulator error: {type(exc).__name__}: {exc}",
+                finish_date=utcnow(),
+            )
+
+    def _phases(self, job_id: str, plan: RunPlan) -> None:
+        record = self._state.get_job(job_id)
+        if record is None:
+            return
+        started = time.monotonic()
+        step = self._min_seconds / 3
+        if record.cancel_event.wait(step) or not self._state.update_job(
+            job_id, status=JobStatus.QUEUED.value
+        ):
+            return
+        if record.cancel_event.wait(step):
+            return
+        run_date = utcnow()
+        if not self._state.update_job(job_id, status=JobStatus.RUNNING.value, run_date=run_date):
+            return
+        try:
+            results, info = self._simulator.run(plan)
+        except Exception as exc:  # noqa: BLE001 - the simulator's message goes to the job's logs
+            finish = utcnow()
+            self._state.update_job(
+                job_id,
+                status=JobStatus.ERROR.value,
+                logs=f"Simulation failed: {type(exc).__name__}: {exc}",
+                finish_date=finish,
+                time=(finish - run_date).total_seconds(),
+            )
+            return
+        remaining = self._min_seconds - (time.monotonic() - started)
+        if remaining > 0 and record.cancel_event.wait(remaining):
+            return
+        finish = utcnow()
+        self._state.update_job(
+            job_id,
+            status=JobStatus.DONE.value,
+            quantum_results=results,
+            info=info,
+            finish_date=finish,
+            time=(finish - run_date).total_seconds(),
+        )

@@ -2,30 +2,67 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 __all__ = ["EmulatorSettings"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmulatorSettings:
-    """How the emulator behaves.
+    """How the emulator behaves: who may call it, how fast jobs run, and its size limits.
 
     Attributes:
-        api_keys: Keys accepted; empty accepts any non-empty key.
-        enable_faults: Serve the ``/_emulator/faults`` fault-injection control (tests only).
-        min_job_seconds: Every job takes at least this long (so pollers see it queued and
-            running).
-        max_workers: Jobs executed at once.
-        max_circuits_per_job: Circuit entries one ``POST /run`` may hold.
-        max_parameter_rows: Parameter rows one ``POST /run`` may hold in all.
-        max_shots: Shots one job may ask for.
+        api_keys: Keys accepted in the ``authorization`` header or the ``HAIQU_API_KEY``
+            query parameter. Empty (the default): any non-empty key is accepted.
+        enable_faults: Serve the fault-injection control endpoints (``/_emulator/faults``).
+        min_job_seconds: Every job takes at least this long, spread over its ``Submitted``,
+            ``Queued`` and ``Running`` phases, so a poller sees the intermediate statuses.
+        max_workers: Threads that run jobs.
+        max_statevector_qubits: Qubit limit of ``aer_simulator`` (statevector).
+        max_noisy_qubits: Qubit limit of a noisy simulation without MPS (``fake_*``, or
+            ``aer_simulator`` with a ``noise_model``).
+        max_mps_qubits: Qubit limit of ``aer_simulator`` with ``method=matrix_product_state``
+            (a fake device's limit is then its own qubit count).
+        max_statevector_run_qubits: Qubit limit of ``run_type="StatevectorRun"``.
+        max_body_bytes: Largest request body accepted (bigger ones get 413).
+        max_circuits_per_job: Most entries in ``circuit_ids`` of one ``POST /run``.
+        max_parameter_rows: Most parameter rows in one job, all circuits together.
+        max_observable_terms: Most Pauli terms in one job, all observables together.
+        max_shots: Largest ``shots``.
+        max_logged_requests: The request log keeps this many most recent entries.
+        version: What ``GET /version`` answers.
     """
 
-    api_keys: frozenset[str] = field(default_factory=frozenset)
+    api_keys: Collection[str] = field(default_factory=tuple)
     enable_faults: bool = False
     min_job_seconds: float = 0.0
     max_workers: int = 2
-    max_circuits_per_job: int = 10_000
-    max_parameter_rows: int = 1_000_000
+    max_statevector_qubits: int = 24
+    max_noisy_qubits: int = 12
+    max_mps_qubits: int = 200
+    max_statevector_run_qubits: int = 20
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_circuits_per_job: int = 1_000
+    max_parameter_rows: int = 100_000
+    max_observable_terms: int = 1_000_000
     max_shots: int = 10_000_000
+    max_logged_requests: int = 10_000
+    version: str = "0.1.0-emulator"
+
+    def __post_init__(self) -> None:
+        """Normalise ``api_keys`` to a tuple and check the numbers."""
+        object.__setattr__(self, "api_keys", tuple(self.api_keys or ()))
+        if self.min_job_seconds < 0:
+            raise ValueError("min_job_seconds must be >= 0")
+        if self.max_workers < 1:
+            raise ValueError("max_workers must be >= 1")
+
+    def accepts_key(self, key: str | None) -> bool:
+        """Whether ``key`` authenticates a request."""
+        if not key:
+            return False
+        if not self.api_keys:
+            return True
+        return any(hmac.compare_digest(key.encode(), k.encode()) for k in self.api_keys)

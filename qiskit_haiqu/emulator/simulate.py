@@ -1,254 +1,390 @@
-"""Execution of ``POST /run`` jobs with qiskit-aer, shaped as the Haiqu API returns results."""
+"""Execution of a validated run on qiskit-aer, shaped as Haiqu's ``quantum_results``.
+
+Circuits are transpiled for the device once and cached; a parameter sweep is one Aer call
+(``parameter_binds``); observables are evaluated from exact (or noisy) Pauli expectation
+values, then sampled binomially with ``shots`` shots per term so the results carry honest
+shot noise, with ``info["uncertainty"]`` nested like the results.
+"""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from qiskit import qpy, transpile
-from qiskit.circuit import QuantumCircuit
-from qiskit.quantum_info import SparsePauliOp, Statevector
+from qiskit.circuit import CONTROL_FLOW_OP_NAMES, ClassicalRegister, QuantumCircuit
+from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.quantum_info import Pauli, Statevector
+from qiskit.result import Result
 from qiskit_aer import AerSimulator
+from qiskit_aer.library import SaveExpectationValue
 from qiskit_aer.noise import NoiseModel
-from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 
-from qiskit_haiqu.emulator.devices import EmulatedDevice
+from qiskit_haiqu.emulator.devices import AER_SIMULATOR, DeviceCatalog
 
-__all__ = ["KEY_FORMATS", "RunSpec", "decode_qpy", "estimate_cost", "execute"]
+__all__ = [
+    "KEY_FORMATS",
+    "Entry",
+    "RunPlan",
+    "Simulator",
+    "decode_qpy",
+    "estimate_cost",
+]
 
 KEY_FORMATS = ("spaced", "joined", "hex")
+_CACHE_SIZE = 256
+_NOISY_EXPECTATION_SHOTS = 1024
+_SEED_MOD = 2**63
+
+ObservableWire = tuple[Sequence[str], Sequence[float]]
 
 
-@dataclass
-class RunSpec:
-    """What one job computes: circuit entries with their rows and observables."""
+def decode_qpy(qpy_dump: str) -> QuantumCircuit:
+    """Decode the base64 of a QPY file holding exactly one circuit.
 
-    circuits: list[QuantumCircuit]
-    parameters: list[np.ndarray] | None  # per entry, (rows, num_parameters)
-    observables: list[list[tuple[list[str], list[float]]]] | None
-    shots: int
-    options: dict[str, Any]
-    use_mitigation: bool
-    run_type: str
-
-
-def decode_qpy(qpy_b64: str) -> QuantumCircuit:
-    """The one circuit of a base64 QPY string."""
-    circuits = qpy.load(io.BytesIO(base64.b64decode(qpy_b64, validate=True)))
+    Raises:
+        ValueError: not base64, not QPY, or not exactly one circuit.
+    """
+    try:
+        data = base64.b64decode(qpy_dump, validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("qpy_dump is not valid base64") from None
+    try:
+        circuits = qpy.load(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a QPY file we can read"
+        raise ValueError(
+            f"qpy_dump is not a readable QPY file: {type(exc).__name__}: {exc}"
+        ) from None
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
-        raise ValueError("qpy_dump must hold exactly one circuit")
+        raise ValueError(f"qpy_dump must hold exactly one circuit, it holds {len(circuits)}")
     return circuits[0]
 
 
-_CACHE: dict[tuple[int, str, str], tuple[QuantumCircuit, QuantumCircuit]] = {}
-_LOCK = threading.Lock()
+@dataclass
+class Entry:
+    """One entry of ``circuit_ids`` with its parameter rows and observables.
 
-
-def _transpiled(circuit: QuantumCircuit, device: EmulatedDevice, purpose: str) -> QuantumCircuit:
-    """The circuit prepared for the device, cached per (stored) circuit object.
-
-    ``purpose`` "estimator" also removes final measurements. The cache keeps the source
-    circuit alive and checks identity, so a recycled ``id`` can never return another's entry.
+    Attributes:
+        circuit_id: The stored circuit's id (the transpilation cache key).
+        circuit: The decoded circuit.
+        rows: ``(rows, num_parameters)`` values in ``circuit.parameters`` order, or ``None``.
+        observables: ``[(labels, coefficients), ...]``, or ``None`` for a sampling entry.
     """
-    key = (id(circuit), device.id, purpose)
-    with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None and hit[0] is circuit:
-        return hit[1]
-    source = circuit.remove_final_measurements(inplace=False) if purpose == "estimator" else circuit
-    compiled = transpile(source, device.simulator, optimization_level=0, seed_transpiler=1)
-    with _LOCK:
-        if len(_CACHE) > 4096:
-            _CACHE.clear()
-        _CACHE[key] = (circuit, compiled)
-    return compiled
+
+    circuit_id: str
+    circuit: QuantumCircuit
+    rows: np.ndarray | None = None
+    observables: list[ObservableWire] | None = None
 
 
-def _simulator(device: EmulatedDevice, options: dict[str, Any]) -> AerSimulator:
-    run_options: dict[str, Any] = {}
-    if "method" in options:
-        run_options["method"] = options["method"]
-    if "matrix_product_state_max_bond_dimension" in options:
-        run_options["matrix_product_state_max_bond_dimension"] = options[
-            "matrix_product_state_max_bond_dimension"
-        ]
-    if options.get("noise_model") and device.fake_class is None:
-        run_options["noise_model"] = NoiseModel.from_dict(options["noise_model"])
-    if not run_options:
-        return device.simulator
-    simulator = AerSimulator.from_backend(device.backend) if device.fake_class else AerSimulator()
-    simulator.set_options(**run_options)
-    return simulator
+@dataclass
+class RunPlan:
+    """A validated ``POST /run`` request, ready to execute."""
+
+    entries: list[Entry]
+    device_id: str
+    shots: int
+    seed: int | None = None
+    method: str | None = None
+    bond_dim: int | None = None
+    noise_model: NoiseModel | None = None
+    key_format: str = "spaced"
+    use_mitigation: bool = False
+    statevector: bool = False
+    with_parameters: bool = False
+    with_observables: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def execute(spec: RunSpec, device: EmulatedDevice) -> tuple[list[Any], dict[str, Any]]:
-    """Run a job; returns ``(quantum_results, info)`` nested as the API nests them."""
-    if spec.run_type == "StatevectorRun":
-        return [_statevector(c) for c in spec.circuits], {}
-    seed = spec.options.get("seed_simulator")
-    rng = np.random.default_rng(seed)
-    if spec.observables is not None:
-        return _expectations(spec, device, rng)
-    return _distributions(spec, device, rng), {}
+def estimate_cost(plan: RunPlan) -> dict[str, dict[str, float | str]]:
+    """A plausible QPU cost: shots x (rep delay + depth x gate time), at 1.60 USD per second."""
+    seconds = 0.0
+    for entry in plan.entries:
+        rows = 1 if entry.rows is None else len(entry.rows)
+        executions = rows * max(1, len(entry.observables or ()))
+        per_shot = 250e-6 + entry.circuit.depth() * 0.5e-6
+        seconds += executions * plan.shots * per_shot
+    seconds = round(seconds, 6)
+    return {
+        "native": {"amount": seconds, "unit": "s"},
+        "converted": {"amount": round(seconds * 1.6, 6), "unit": "USD"},
+    }
+
+
+@dataclass
+class _Prepared:
+    """A circuit transpiled for a device, and where its virtual qubits ended up."""
+
+    circuit: QuantumCircuit
+    physical: list[int]
+
+
+class Simulator:
+    """Runs plans. Holds the transpilation cache; safe to share between worker threads."""
+
+    def __init__(self, catalog: DeviceCatalog) -> None:
+        self._catalog = catalog
+        self._lock = threading.Lock()
+        self._prepared: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
+        self._instrumented: OrderedDict[tuple[Any, ...], QuantumCircuit] = OrderedDict()
+
+    # Public ------------------------------------------------------------------------------
+
+    def run(self, plan: RunPlan) -> tuple[list[Any], dict[str, Any]]:
+        """Execute a plan; return ``(quantum_results, info)``."""
+        if plan.statevector:
+            return [_statevector(entry.circuit) for entry in plan.entries], {}
+        simulator = self._simulator(plan)
+        results: list[Any] = []
+        uncertainties: list[Any] = []
+        for index, entry in enumerate(plan.entries):
+            seed = None if plan.seed is None else (plan.seed + index) % _SEED_MOD
+            if entry.observables is None:
+                results.append(self._sample(plan, entry, simulator, seed))
+            else:
+                values, errors = self._estimate(plan, entry, simulator, seed)
+                results.append(values)
+                uncertainties.append(errors)
+        info: dict[str, Any] = {}
+        if plan.with_observables:
+            info["uncertainty"] = uncertainties
+        return results, info
+
+    # Sampling ----------------------------------------------------------------------------
+
+    def _sample(
+        self, plan: RunPlan, entry: Entry, simulator: AerSimulator, seed: int | None
+    ) -> Any:
+        prepared = self._prepare(plan.device_id, entry, strip_measurements=False)
+        num_experiments = 1 if entry.rows is None else len(entry.rows)
+        run_options: dict[str, Any] = {"shots": plan.shots}
+        if seed is not None:
+            run_options["seed_simulator"] = seed
+        result = _execute(simulator, prepared.circuit, entry, run_options)
+        fmt = key_formatter(entry.circuit, plan.key_format)
+        dists = []
+        for experiment in range(num_experiments):
+            counts: dict[str, int] = result.data(experiment).get("counts") or {"0x0": plan.shots}
+            dist = {fmt(int(key, 16)): count / plan.shots for key, count in counts.items()}
+            if plan.use_mitigation:
+                dist = _quasi(dist, plan.shots, seed)
+            dists.append(dist)
+        return dists if plan.with_parameters else dists[0]
+
+    # Estimation --------------------------------------------------------------------------
+
+    def _estimate(
+        self, plan: RunPlan, entry: Entry, simulator: AerSimulator, seed: int | None
+    ) -> tuple[list[Any], list[Any]]:
+        observables = entry.observables or []
+        num_rows = 1 if entry.rows is None else len(entry.rows)
+        labels: dict[str, int] = {}
+        coeffs: list[dict[int, float]] = []
+        constant = np.zeros(len(observables))
+        for obs_index, (paulis, values) in enumerate(observables):
+            row: dict[int, float] = {}
+            for label, coeff in zip(paulis, values, strict=True):
+                if label.count("I") == len(label):
+                    constant[obs_index] += coeff
+                    continue
+                column = labels.setdefault(label, len(labels))
+                row[column] = row.get(column, 0.0) + float(coeff)
+            coeffs.append(row)
+        matrix = np.zeros((len(observables), len(labels)))
+        for obs_index, row in enumerate(coeffs):
+            for column, coeff in row.items():
+                matrix[obs_index, column] = coeff
+        rng = np.random.default_rng(seed)
+        if labels:
+            exact = self._expectations(plan, entry, simulator, list(labels), seed, num_rows)
+            prob_plus = np.clip((1.0 + exact) / 2.0, 0.0, 1.0)
+            estimates = 2.0 * rng.binomial(plan.shots, prob_plus) / plan.shots - 1.0
+        else:
+            estimates = np.zeros((num_rows, 0))
+        values = estimates @ matrix.T + constant  # (rows, observables)
+        variance = (1.0 - estimates**2) @ (matrix**2).T / plan.shots
+        errors = np.sqrt(np.clip(variance, 0.0, None))
+        if plan.with_parameters:
+            return values.T.tolist(), errors.T.tolist()
+        return values[0].tolist(), errors[0].tolist()
+
+    def _expectations(
+        self,
+        plan: RunPlan,
+        entry: Entry,
+        simulator: AerSimulator,
+        labels: list[str],
+        seed: int | None,
+        num_rows: int,
+    ) -> np.ndarray:
+        """Exact (noiseless) or trajectory-averaged (noisy) ``<P>`` per row and label."""
+        prepared = self._prepare(plan.device_id, entry, strip_measurements=True)
+        key = (plan.device_id, entry.circuit_id, tuple(labels))
+        with self._lock:
+            circuit = self._instrumented.get(key)
+        if circuit is None:
+            circuit = prepared.circuit.copy()
+            for index, label in enumerate(labels):
+                circuit.append(
+                    SaveExpectationValue(Pauli(label), label=f"e{index}"),
+                    [circuit.qubits[q] for q in prepared.physical],
+                )
+            with self._lock:
+                _remember(self._instrumented, key, circuit)
+        spec = self._catalog.spec(plan.device_id)
+        noisy = plan.noise_model is not None or (spec is not None and spec.noisy)
+        run_options: dict[str, Any] = {
+            "shots": min(plan.shots, _NOISY_EXPECTATION_SHOTS) if noisy else 1
+        }
+        if seed is not None:
+            run_options["seed_simulator"] = seed
+        result = _execute(simulator, circuit, entry, run_options)
+        exact = np.empty((num_rows, len(labels)))
+        for row in range(num_rows):
+            data = result.data(row)
+            exact[row] = [float(np.real(data[f"e{k}"])) for k in range(len(labels))]
+        return exact
+
+    # Helpers -----------------------------------------------------------------------------
+
+    def _simulator(self, plan: RunPlan) -> AerSimulator:
+        if plan.noise_model is not None:
+            return DeviceCatalog.with_noise(plan.noise_model, plan.method, plan.bond_dim)
+        return self._catalog.simulator(plan.device_id, plan.method, plan.bond_dim)
+
+    def _prepare(self, device_id: str, entry: Entry, *, strip_measurements: bool) -> _Prepared:
+        key = (device_id, entry.circuit_id, strip_measurements)
+        with self._lock:
+            prepared = self._prepared.get(key)
+        if prepared is not None:
+            return prepared
+        circuit = entry.circuit
+        if strip_measurements:
+            circuit = circuit.remove_final_measurements(inplace=False)
+        if device_id == AER_SIMULATOR:
+            # Aer's basis without its coupling map, which caps widths (MPS goes wider).
+            basis = _standard_names(self._catalog.simulator(AER_SIMULATOR, None, None))
+            transpiled = transpile(
+                circuit, basis_gates=basis, optimization_level=1, seed_transpiler=0
+            )
+        else:
+            transpiled = transpile(
+                circuit,
+                backend=self._catalog.backend(device_id),
+                optimization_level=1,
+                seed_transpiler=0,
+            )
+        if transpiled.layout is not None:
+            physical = list(transpiled.layout.final_index_layout())
+        else:
+            physical = list(range(circuit.num_qubits))
+        prepared = _Prepared(transpiled, physical)
+        with self._lock:
+            _remember(self._prepared, key, prepared)
+        return prepared
+
+
+def _standard_names(simulator: AerSimulator) -> list[str]:
+    """The simulator's operations that ``transpile(basis_gates=...)`` accepts."""
+    known = set(get_standard_gate_name_mapping()) | {"measure", "reset", "delay", "barrier"}
+    known |= set(CONTROL_FLOW_OP_NAMES)
+    return sorted(name for name in simulator.operation_names if name in known)
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def _execute(
+    simulator: AerSimulator, circuit: QuantumCircuit, entry: Entry, options: dict[str, Any]
+) -> Result:
+    """One Aer call: one experiment per parameter row, in row order."""
+    binds = _binds(circuit, entry)
+    if binds is not None:
+        result = simulator.run(circuit, parameter_binds=[binds], **options).result()
+    else:
+        # No parameter left after transpilation (e.g. an RZ before a measurement was
+        # removed): each row is the same circuit, still sampled separately.
+        rows = 1 if entry.rows is None else len(entry.rows)
+        result = simulator.run([circuit] * rows, **options).result()
+    if not result.success:
+        raise RuntimeError(f"Aer failed: {result.status}")
+    return result
+
+
+def _binds(circuit: QuantumCircuit, entry: Entry) -> dict[Any, list[float]] | None:
+    """Aer ``parameter_binds`` of one circuit: positional in the original parameter order."""
+    if entry.rows is None:
+        return None
+    present = set(circuit.parameters)
+    binds = {
+        parameter: entry.rows[:, index].tolist()
+        for index, parameter in enumerate(entry.circuit.parameters)
+        if parameter in present
+    }
+    if binds:
+        return binds
+    return None
+
+
+def key_formatter(circuit: QuantumCircuit, key_format: str) -> Callable[[int], str]:
+    """How a clbit integer becomes a result key, for ``emulator_key_format``."""
+    width = circuit.num_clbits
+    if key_format == "hex":
+        return hex
+    sizes = _register_sizes(circuit) if key_format == "spaced" else None
+    if not sizes or len(sizes) < 2:
+        return lambda value: format(value, f"0{width}b") if width else ""
+
+    def spaced(value: int) -> str:
+        bits = format(value, f"0{width}b")
+        parts = []
+        end = width
+        for size in sizes:
+            parts.append(bits[end - size : end])
+            end -= size
+        return " ".join(reversed(parts))
+
+    return spaced
+
+
+def _register_sizes(circuit: QuantumCircuit) -> list[int] | None:
+    """Register sizes when the registers cover the clbits in order, else ``None``."""
+    offset = 0
+    sizes = []
+    registers: list[ClassicalRegister] = [r for r in circuit.cregs if r.size]
+    for register in registers:
+        for position, bit in enumerate(register):
+            if circuit.find_bit(bit).index != offset + position:
+                return None
+        offset += register.size
+        sizes.append(register.size)
+    return sizes if offset == circuit.num_clbits else None
+
+
+def _quasi(dist: dict[str, float], shots: int, seed: int | None) -> dict[str, float]:
+    """A mitigated-looking quasi-distribution: small signed deterministic noise, sum 1."""
+    keys = sorted(dist)
+    values = np.array([dist[k] for k in keys])
+    digest = hashlib.sha256(repr((seed, keys, values.tolist())).encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    noise = rng.uniform(-1.5, 1.5, len(values)) / shots
+    quasi = values + noise - noise.mean()
+    quasi /= quasi.sum()
+    return dict(zip(keys, quasi.tolist(), strict=True))
 
 
 def _statevector(circuit: QuantumCircuit) -> list[list[float]]:
+    """``[real_parts, imag_parts]`` of the circuit's final state."""
     state = Statevector(circuit.remove_final_measurements(inplace=False)).data
-    return [state.real.tolist(), state.imag.tolist()]
-
-
-def _binds(circuit: QuantumCircuit, rows: np.ndarray) -> list[dict[Any, list[float]]]:
-    return [{p: rows[:, k].tolist() for k, p in enumerate(circuit.parameters)}]
-
-
-def _distributions(spec: RunSpec, device: EmulatedDevice, rng: np.random.Generator) -> list[Any]:
-    simulator = _simulator(device, spec.options)
-    key_format = str(spec.options.get("emulator_key_format", "spaced"))
-    results: list[Any] = []
-    for position, circuit in enumerate(spec.circuits):
-        compiled = _transpiled(circuit, device, "sampler")
-        run_options: dict[str, Any] = {"shots": spec.shots}
-        if "seed_simulator" in spec.options:
-            run_options["seed_simulator"] = int(spec.options["seed_simulator"]) + position
-        if spec.parameters is not None:
-            rows = spec.parameters[position]
-            run_options["parameter_binds"] = _binds(compiled, _align(circuit, compiled, rows))
-        result = simulator.run(compiled, **run_options).result()
-        if not result.success:
-            raise RuntimeError(result.status)
-        count = 1 if spec.parameters is None else len(spec.parameters[position])
-        dists = []
-        for experiment in range(count):
-            raw = result.data(experiment).get("counts", {"0x0": spec.shots})
-            dist = {
-                _format_key(int(k, 16), circuit, key_format): v / spec.shots
-                for k, v in raw.items()
-            }
-            if spec.use_mitigation:
-                dist = _mitigate(dist, rng)
-            dists.append(dist)
-        results.append(dists if spec.parameters is not None else dists[0])
-    return results
-
-
-def _align(circuit: QuantumCircuit, compiled: QuantumCircuit, rows: np.ndarray) -> np.ndarray:
-    """Rows are positional in the submitted circuit's parameter order; transpiling keeps it."""
-    if [p.name for p in circuit.parameters] != [p.name for p in compiled.parameters]:
-        order = [circuit.parameters.data.index(p) for p in compiled.parameters]
-        return rows[:, order]
-    return rows
-
-
-def _format_key(value: int, circuit: QuantumCircuit, key_format: str) -> str:
-    width = circuit.num_clbits
-    if key_format == "hex":
-        return hex(value)
-    bits = format(value, f"0{width}b") if width else ""
-    sizes = [creg.size for creg in circuit.cregs]
-    if key_format == "joined" or len(sizes) < 2 or sum(sizes) != width:
-        return bits
-    parts = []
-    end = width
-    for size in sizes:  # register 0 is rightmost
-        parts.append(bits[end - size : end])
-        end -= size
-    return " ".join(reversed(parts))
-
-
-def _mitigate(dist: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
-    """Quasi-probabilities as a mitigated result gives them (not multiples of 1/shots)."""
-    keys = list(dist)
-    values = np.array([dist[k] for k in keys]) * (1.0 + rng.uniform(-0.05, 0.05, len(keys)))
-    quasi = dict(zip(keys, values.tolist(), strict=True))
-    smallest = min(keys, key=lambda k: dist[k])
-    quasi[smallest] = quasi[smallest] - 0.003  # mitigation can dip below zero
-    total = sum(quasi.values())
-    return {k: v / total for k, v in quasi.items()}
-
-
-def _expectations(
-    spec: RunSpec, device: EmulatedDevice, rng: np.random.Generator
-) -> tuple[list[Any], dict[str, Any]]:
-    assert spec.observables is not None
-    values: list[Any] = []
-    errors: list[Any] = []
-    for position, circuit in enumerate(spec.circuits):
-        rows = spec.parameters[position] if spec.parameters is not None else None
-        pairs = spec.observables[position]
-        terms = sorted({label for labels, _ in pairs for label in labels})
-        exact = _term_expectations(circuit, terms, rows, device, spec.options)  # (terms, rows)
-        sampled = _sample_terms(terms, exact, spec.shots, rng)
-        index = {label: i for i, label in enumerate(terms)}
-        entry_values = []
-        entry_errors = []
-        for labels, coeffs in pairs:
-            rows_idx = [index[label] for label in labels]
-            c = np.asarray(coeffs, dtype=np.float64)[:, None]
-            est = sampled[rows_idx]
-            entry_values.append((c * est).sum(axis=0))
-            variance = (c**2 * (1.0 - est**2)).sum(axis=0) / spec.shots
-            entry_errors.append(np.sqrt(np.maximum(variance, 0.0)))
-        if rows is None:
-            values.append([float(v[0]) for v in entry_values])
-            errors.append([float(e[0]) for e in entry_errors])
-        else:
-            values.append([v.tolist() for v in entry_values])
-            errors.append([e.tolist() for e in entry_errors])
-    return values, {"uncertainty": errors}
-
-
-def _term_expectations(
-    circuit: QuantumCircuit,
-    terms: Sequence[str],
-    rows: np.ndarray | None,
-    device: EmulatedDevice,
-    options: dict[str, Any],
-) -> np.ndarray:
-    """Exact (noisy, on fake devices) expectation of each Pauli term, shape (terms, rows)."""
-    backend_options: dict[str, Any] = {}
-    compiled = _transpiled(circuit, device, "estimator")
-    if device.fake_class is not None:
-        backend_options = {"noise_model": device.noise_model, "method": "density_matrix"}
-        observables = [SparsePauliOp(t).apply_layout(compiled.layout) for t in terms]
-    else:
-        observables = [SparsePauliOp(t) for t in terms]
-        if options.get("noise_model"):
-            backend_options["noise_model"] = NoiseModel.from_dict(options["noise_model"])
-    if "method" in options:
-        backend_options["method"] = options["method"]
-    estimator = AerEstimator(options={"backend_options": backend_options})
-    array = np.empty(len(observables), dtype=object)
-    array[:] = observables
-    if rows is None:
-        pub: tuple[Any, ...] = (compiled, array)
-    else:
-        aligned = _align(circuit, compiled, rows)
-        pub = (compiled, array.reshape(-1, 1), aligned)
-    evs = np.asarray(estimator.run([pub], precision=0.0).result()[0].data.evs, dtype=np.float64)
-    return evs.reshape(len(terms), -1)
-
-
-def _sample_terms(
-    terms: Sequence[str], exact: np.ndarray, shots: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Shot-noise estimates of each term: ``shots`` +-1 outcomes per term and row."""
-    probability = np.clip((1.0 + exact) / 2.0, 0.0, 1.0)
-    ones = rng.binomial(shots, probability)
-    sampled = 2.0 * ones / shots - 1.0
-    identity = np.array([set(t) <= {"I"} for t in terms], dtype=bool)
-    sampled[identity] = 1.0
-    return np.asarray(sampled, dtype=np.float64)
-
-
-def estimate_cost(circuits: Sequence[QuantumCircuit], shots: int, rows: int) -> dict[str, Any]:
-    """A plausible QPU cost: depth x shots x rows at 1 microsecond a layer, 1.6 USD/s."""
-    seconds = sum(max(1, c.depth()) for c in circuits) * shots * max(1, rows) * 1e-6 + 0.5
-    return {
-        "native": {"amount": round(seconds, 6), "unit": "s"},
-        "converted": {"amount": round(seconds * 1.6, 6), "unit": "USD"},
-    }
+    return [np.real(state).tolist(), np.imag(state).tolist()]

@@ -1,119 +1,220 @@
-"""The emulator's in-memory store of experiments, circuits and jobs."""
+"""Thread-safe in-memory store of the emulator's experiments, circuits and jobs."""
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from pydantic import SecretStr
 from qiskit.circuit import QuantumCircuit
 
-__all__ = ["StoredCircuit", "Store", "now"]
+from qiskit_haiqu.api.models import Circuit, Experiment, RunJob, User
+
+__all__ = ["CircuitRecord", "EmulatorState", "JobRecord", "new_id", "utcnow"]
 
 USER_ID = 1
-USER = {
-    "email": "emulator@localhost",
-    "username": "emulator",
-    "first_name": "Local",
-    "last_name": "Emulator",
-    "api_access_key": "***",  # never the real key
-}
-
-
-def now() -> datetime:
-    """The current UTC time."""
-    return datetime.now(timezone.utc)
+REDACTED_KEY = "**********"
 
 
 def new_id(prefix: str) -> str:
-    """An opaque id like the service's (``exp-…``, ``circ-…``, ``jb-…``)."""
+    """A fresh opaque id such as ``exp-<uuid>``."""
     return f"{prefix}-{uuid.uuid4()}"
 
 
-@dataclass
-class StoredCircuit:
-    """A stored circuit: its wire record and the decoded circuit."""
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
 
-    record: dict[str, Any]
+
+def emulator_user() -> User:
+    """The single user of the emulator. Its access key is a placeholder, never a real key."""
+    return User(
+        email="emulator@localhost",
+        username="emulator",
+        first_name="Local",
+        last_name="Emulator",
+        api_access_key=SecretStr(REDACTED_KEY),
+    )
+
+
+@dataclass
+class CircuitRecord:
+    """A stored circuit: its wire model and the decoded circuit."""
+
+    model: Circuit
     circuit: QuantumCircuit
 
 
 @dataclass
-class Store:
-    """Thread-safe in-memory state."""
+class JobRecord:
+    """A job: its current wire model (replaced, never mutated) and its cancel signal."""
 
-    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    circuits: dict[str, StoredCircuit] = field(default_factory=dict)
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    model: RunJob
+    cancel_event: threading.Event = field(default_factory=threading.Event)
 
-    def experiment(self, name: str, description: str = "", tags: str = "") -> dict[str, Any]:
-        """Get or create the experiment called ``name``."""
-        with self.lock:
-            for experiment in self.experiments.values():
-                if experiment["name"] == name:
+
+class EmulatorState:
+    """Experiments, circuits and jobs, guarded by one lock.
+
+    Wire models are treated as immutable: updates replace them with a copy, so a reader can
+    serialise a model it fetched without holding the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._experiments: OrderedDict[str, Experiment] = OrderedDict()
+        self._circuits: OrderedDict[str, CircuitRecord] = OrderedDict()
+        self._by_hash: dict[tuple[str, str], str] = {}
+        self._jobs: OrderedDict[str, JobRecord] = OrderedDict()
+        self._user = emulator_user()
+
+    def get_user(self) -> User:
+        """The emulator's single user."""
+        return self._user
+
+    # Experiments -------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, description: str, tags: str, metrics: dict[str, Any]
+    ) -> Experiment:
+        """Create and store an experiment."""
+        now = utcnow()
+        experiment = Experiment(
+            id=new_id("exp"),
+            name=name,
+            description=description,
+            creation_date=now,
+            user_id=USER_ID,
+            user=self._user,
+            tags=tags,
+            circuits_count=0,
+            jobs_count=0,
+            last_action_date=now,
+            metrics=metrics,
+        )
+        with self._lock:
+            self._experiments[experiment.id] = experiment
+        return experiment
+
+    def init_experiment(
+        self, name: str, description: str, tags: str, metrics: dict[str, Any]
+    ) -> Experiment:
+        """Get the experiment named (or with the id) ``name``, or create it."""
+        with self._lock:
+            if name in self._experiments:
+                return self._experiments[name]
+            for experiment in self._experiments.values():
+                if experiment.name == name:
                     return experiment
-            experiment = {
-                "id": new_id("exp"),
-                "name": name,
-                "description": description,
-                "tags": tags,
-                "creation_date": now(),
-                "user_id": USER_ID,
-                "user": USER,
-                "circuits_count": 0,
-                "jobs_count": 0,
-                "metrics": {},
+            return self.create_experiment(name, description, tags, metrics)
+
+    def get_experiment(self, experiment_id: str) -> Experiment | None:
+        """The experiment with this id, or ``None``."""
+        with self._lock:
+            return self._experiments.get(experiment_id)
+
+    def list_experiments(self, name: str | None = None) -> list[Experiment]:
+        """All experiments (oldest first), optionally only those with this name."""
+        with self._lock:
+            return [e for e in self._experiments.values() if name is None or e.name == name]
+
+    def update_experiment(self, experiment_id: str, **changes: Any) -> Experiment | None:
+        """Change an experiment's fields; ``None`` when it does not exist."""
+        with self._lock:
+            experiment = self._experiments.get(experiment_id)
+            if experiment is None:
+                return None
+            updated = experiment.model_copy(update={**changes, "last_action_date": utcnow()})
+            self._experiments[experiment_id] = updated
+            return updated
+
+    def _touch(self, experiment_id: str, circuits: int = 0, jobs: int = 0) -> None:
+        experiment = self._experiments.get(experiment_id)
+        if experiment is None:
+            return
+        self._experiments[experiment_id] = experiment.model_copy(
+            update={
+                "circuits_count": (experiment.circuits_count or 0) + circuits,
+                "jobs_count": (experiment.jobs_count or 0) + jobs,
+                "last_action_date": utcnow(),
             }
-            self.experiments[experiment["id"]] = experiment
-            return experiment
+        )
 
-    def add_circuit(self, record: dict[str, Any], circuit: QuantumCircuit) -> dict[str, Any]:
-        """Store a circuit record (its id and dates are filled in)."""
-        with self.lock:
-            record.update(
-                id=new_id("circ"),
-                creation_date=now(),
-                user_id=USER_ID,
-                status="Done",
-                generated=False,
-                job_ids=[],
-                analytics={"qubits": circuit.num_qubits, "depth": circuit.depth()},
-                parameters={"names": [p.name for p in circuit.parameters]},
-            )
-            self.circuits[record["id"]] = StoredCircuit(record, circuit)
-            self.experiments[record["experiment_id"]]["circuits_count"] += 1
-            return record
+    # Circuits ----------------------------------------------------------------------------
 
-    def circuit_by_hash(self, experiment_id: str, circuit_hash: str) -> dict[str, Any] | None:
-        """The newest circuit of the experiment with that hash."""
-        with self.lock:
-            for stored in reversed(list(self.circuits.values())):
-                record = stored.record
-                if record["experiment_id"] == experiment_id and record["hash"] == circuit_hash:
-                    return record
-        return None
+    def add_circuit(self, record: CircuitRecord) -> None:
+        """Store a circuit; it becomes the one found by its hash in its experiment."""
+        model = record.model
+        with self._lock:
+            self._circuits[model.id] = record
+            self._by_hash[(model.experiment_id, model.hash)] = model.id
+            self._touch(model.experiment_id, circuits=1)
 
-    def add_job(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Store a new job record."""
-        with self.lock:
-            self.jobs[job["id"]] = job
-            self.experiments[job["experiment_id"]]["jobs_count"] += 1
-            return job
+    def get_circuit(self, circuit_id: str) -> CircuitRecord | None:
+        """The circuit with this id, or ``None``."""
+        with self._lock:
+            return self._circuits.get(circuit_id)
 
-    def update_job(self, job_id: str, **fields: Any) -> bool:
-        """Update a job unless it is already final; returns whether it changed."""
-        with self.lock:
-            job = self.jobs[job_id]
-            if job["status"] in ("Done", "Error", "Cancelled"):
+    def circuit_by_hash(self, experiment_id: str, circuit_hash: str) -> CircuitRecord | None:
+        """The circuit last registered with this hash in this experiment, or ``None``."""
+        with self._lock:
+            circuit_id = self._by_hash.get((experiment_id, circuit_hash))
+            return None if circuit_id is None else self._circuits.get(circuit_id)
+
+    def list_circuits(self, experiment_id: str) -> list[CircuitRecord]:
+        """The circuits of an experiment, oldest first."""
+        with self._lock:
+            return [r for r in self._circuits.values() if r.model.experiment_id == experiment_id]
+
+    # Jobs --------------------------------------------------------------------------------
+
+    def add_job(self, job: RunJob) -> JobRecord:
+        """Store a new job and link it to its circuits."""
+        record = JobRecord(job)
+        with self._lock:
+            self._jobs[job.id] = record
+            self._touch(job.experiment_id, jobs=1)
+            for circuit_id in dict.fromkeys(job.circuit_ids):
+                circuit = self._circuits.get(circuit_id)
+                if circuit is not None:
+                    job_ids = [*(circuit.model.job_ids or []), job.id]
+                    circuit.model = circuit.model.model_copy(update={"job_ids": job_ids})
+        return record
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        """The job with this id, or ``None``."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def update_job(self, job_id: str, *, only_if_not_final: bool = True, **changes: Any) -> bool:
+        """Replace fields of a job; refused (``False``) once the job is final, by default."""
+        with self._lock:
+            record = self._jobs.get(job_id)
+            if record is None:
                 return False
-            job.update(fields)
+            if only_if_not_final and record.model.status in _FINAL:
+                return False
+            record.model = record.model.model_copy(update=changes)
             return True
 
-    def snapshot(self, job_id: str) -> dict[str, Any] | None:
-        """A copy of a job record, safe to serialise outside the lock."""
-        with self.lock:
-            job = self.jobs.get(job_id)
-            return dict(job) if job is not None else None
+    def list_jobs(
+        self, experiment_id: str, *, job_type: str | None, circuit_id: str | None, limit: int
+    ) -> list[RunJob]:
+        """An experiment's jobs, newest first."""
+        with self._lock:
+            jobs = [r.model for r in reversed(self._jobs.values())]
+        selected = [
+            j
+            for j in jobs
+            if j.experiment_id == experiment_id
+            and (job_type is None or j.job_type == job_type)
+            and (circuit_id is None or circuit_id in j.circuit_ids)
+        ]
+        return selected[:limit]
+
+
+_FINAL = frozenset({"Done", "Error", "Cancelled"})

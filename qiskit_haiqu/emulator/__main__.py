@@ -1,0 +1,40 @@
+"""``python -m qiskit_haiqu.emulator``: serve the emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+
+from qiskit_haiqu.emulator.server import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m qiskit_haiqu.emulator", description="Serve the local Haiqu emulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help="accept only this key (repeatable); default: any non-empty key",
+    )
+    parser.add_argument(
+        "--enable-faults",
+        action="store_true",
+        help="serve the fault-injection control endpoints (for tests)",
+    )
+    parser.add_argument("--min-job-seconds", type=float, default=0.0)
+    arguments = parser.parse_args(argv)
+    serve(
+        host=arguments.host,
+        port=arguments.port,
+        api_keys=arguments.api_keys,
+        enable_faults=arguments.enable_faults,
+        min_job_seconds=arguments.min_job_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()
