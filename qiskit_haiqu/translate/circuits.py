@@ -100,9 +100,11 @@ def _operation_key(operation: Instruction) -> Any:
 
 def _circuit_key(circuit: QuantumCircuit) -> tuple[Any, ...]:
     find = circuit.find_bit
-    registers = tuple(
-        (type(reg).__name__, reg.name, tuple(find(bit).index for bit in reg))
-        for reg in (*circuit.qregs, *circuit.cregs)
+    # Quantum register names do not change results (and are often auto-generated);
+    # classical register names do: they name the result's fields.
+    registers = (
+        tuple(tuple(find(bit).index for bit in reg) for reg in circuit.qregs),
+        tuple((reg.name, tuple(find(bit).index for bit in reg)) for reg in circuit.cregs),
     )
     instructions = tuple(
         (
