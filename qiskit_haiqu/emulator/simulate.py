@@ -14,7 +14,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,6 @@ class RunPlan:
     statevector: bool = False
     with_parameters: bool = False
     with_observables: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def estimate_cost(plan: RunPlan) -> dict[str, dict[str, float | str]]:

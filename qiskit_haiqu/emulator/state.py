@@ -18,6 +18,7 @@ __all__ = ["CircuitRecord", "EmulatorState", "JobRecord", "new_id", "utcnow"]
 
 USER_ID = 1
 REDACTED_KEY = "**********"
+_FINAL = frozenset({"Done", "Error", "Cancelled"})
 
 
 def new_id(prefix: str) -> str:
@@ -215,6 +216,3 @@ class EmulatorState:
             and (circuit_id is None or circuit_id in j.circuit_ids)
         ]
         return selected[:limit]
-
-
-_FINAL = frozenset({"Done", "Error", "Cancelled"})

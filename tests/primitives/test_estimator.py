@@ -216,7 +216,12 @@ def test_vqe_reaches_ground_energy_with_one_run_per_iteration(client, request_lo
     hamiltonian = SparsePauliOp.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
     exact = float(np.min(np.linalg.eigvalsh(hamiltonian.to_matrix())))
     ansatz = real_amplitudes(2, reps=2)
-    estimator = HaiquEstimator("aer_simulator", client=client, options={"default_precision": 0.01})
+    estimator = HaiquEstimator(
+        "aer_simulator",
+        client=client,
+        # seeded: the optimiser's path must not depend on shot noise from run to run
+        options={"default_precision": 0.01, "device_options": {"seed_simulator": 1234}},
+    )
     calls = []
 
     def energy(x: np.ndarray) -> float:
