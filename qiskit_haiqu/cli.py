@@ -32,14 +32,16 @@ def _print(data: Any, as_json: bool, rows: list[list[str]] | None = None) -> Non
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
-    from qiskit_haiqu.emulator.server import serve
-
-    serve(
-        host=args.host,
-        port=args.port,
-        api_keys=args.api_key_accepted or None,
-        enable_faults=args.enable_faults,
-    )
+    try:
+        from qiskit_haiqu.emulator.__main__ import main as emulator_main
+    except ImportError as exc:
+        print(
+            f"error: the emulator needs its extra ({exc.name} is missing): "
+            'pip install "qiskit-haiqu[emulator]"',
+            file=sys.stderr,
+        )
+        return 2
+    emulator_main(list(args.options), prog="qiskit-haiqu emulator")
     return 0
 
 
@@ -130,21 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         return p
 
-    emulator = sub.add_parser("emulator", help="serve the local Haiqu-compatible emulator")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8000)
-    emulator.add_argument(
-        "--api-key",
-        dest="api_key_accepted",
-        action="append",
-        help="accept only this key (repeatable); default: any non-empty key",
+    emulator = sub.add_parser(
+        "emulator",
+        help="serve the local Haiqu-compatible emulator (--help for its options)",
+        add_help=False,
     )
-    emulator.add_argument(
-        "--enable-faults",
-        action="store_true",
-        help="enable the fault-injection control endpoints (for tests)",
-    )
-    emulator.set_defaults(func=_cmd_emulator)
+    emulator.set_defaults(func=_cmd_emulator)  # its options are the emulator's own
 
     demo = sub.add_parser("demo", help="run a Bell sampler and an estimator sweep end to end")
     demo.add_argument("--url", default="local", help="API URL (default: an embedded emulator)")
@@ -169,7 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "emulator":
+        args.options = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args))
     except HaiquError as exc:

@@ -7,11 +7,8 @@ import argparse
 from qiskit_haiqu.emulator.server import serve
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and serve until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m qiskit_haiqu.emulator", description="Serve the local Haiqu emulator."
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's command-line options (shared with ``qiskit-haiqu emulator``)."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -26,7 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         help="serve the fault-injection control endpoints (for tests)",
     )
     parser.add_argument("--min-job-seconds", type=float, default=0.0)
-    arguments = parser.parse_args(argv)
+
+
+def run(arguments: argparse.Namespace) -> None:
+    """Serve with the parsed options until interrupted."""
     serve(
         host=arguments.host,
         port=arguments.port,
@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> None:
         enable_faults=arguments.enable_faults,
         min_job_seconds=arguments.min_job_seconds,
     )
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m qiskit_haiqu.emulator") -> None:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog=prog, description="Serve the local Haiqu emulator.")
+    add_arguments(parser)
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
