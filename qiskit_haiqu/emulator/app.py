@@ -73,7 +73,8 @@ def _json(content: Any, status_code: int = 200) -> Response:
     if isinstance(content, BaseModel):
         body = content.model_dump_json().encode()
     elif isinstance(content, list) and content and isinstance(content[0], BaseModel):
-        body = orjson.dumps([item.model_dump(mode="json") for item in content])
+        # pydantic's own JSON: client-sent data (e.g. metrics) may hold integers orjson refuses
+        body = b"[" + b",".join(item.model_dump_json().encode() for item in content) + b"]"
     else:
         body = orjson.dumps(content)
     return Response(content=body, status_code=status_code, media_type=_JSON)

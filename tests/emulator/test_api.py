@@ -210,3 +210,19 @@ def test_start_embedded_serves_on_a_free_loopback_port():
         server.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/version")
+
+
+def test_listing_survives_integers_beyond_64_bits(emulator_url):
+    """Found by the schema fuzz: client-sent metrics with a huge integer broke the listing."""
+    headers = {"authorization": API_KEY}
+    created = httpx.post(
+        f"{emulator_url}/experiments",
+        json={"name": "huge-metric", "metrics": {"x": 2**70}},
+        headers=headers,
+    )
+    assert created.status_code == 200
+    listing = httpx.get(
+        f"{emulator_url}/experiments", params={"name": "huge-metric"}, headers=headers
+    )
+    assert listing.status_code == 200
+    assert listing.json()[0]["metrics"] == {"x": 2**70}
