@@ -15,7 +15,14 @@ def test_no_input_makes_the_emulator_fail(emulator):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        # derandomised: the same inputs every run, so CI cannot flake; raise max_examples
+        # or drop derandomize locally to explore further
+        @settings(
+            max_examples=40,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def no_server_error(case: schemathesis.Case) -> None:
             response = case.call(headers={"authorization": API_KEY}, timeout=30)
             assert response.status_code < 500, (case.method, case.path, response.text[:500])
