@@ -10,6 +10,7 @@ from qiskit.primitives import PrimitiveResult
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.errors import HaiquError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
 from qiskit_haiqu.primitives.runner import JobRunner, submission_fields
@@ -17,6 +18,22 @@ from qiskit_haiqu.primitives.runner import JobRunner, submission_fields
 __all__ = ["HaiquPrimitive", "WireGroup"]
 
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
+
+
+def _cancel_partial(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquError) -> None:
+    """Cancel the jobs of a run whose later part was refused, and say so in ``error``."""
+    outcomes = []
+    for job in jobs:
+        try:
+            status = client.cancel_job(job.id).status
+        except HaiquError:
+            status = "cancel failed"
+        outcomes.append(f"{job.id} ({status})")
+    error.message = (
+        f"{error.message} The run was split into several jobs and this part was refused, so "
+        f"the parts already submitted were cancelled: {', '.join(outcomes)}."
+    )
+    error.args = (error.message,)
 
 
 class WireGroup:
@@ -88,17 +105,22 @@ class HaiquPrimitive(Generic[OptionsT]):
         experiment_id = runner.experiment_id(options.experiment_name)
         runner.device()
         ids = runner.circuit_ids(experiment_id, prepared)
-        jobs = []
-        for group in groups:
-            jobs.append(
-                runner.submit(
-                    experiment_id=experiment_id,
-                    circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
-                    shots=group.shots,
-                    **submission_fields(options, group.circuits),
-                    **group.fields,
+        jobs: list[RunJob] = []
+        try:
+            for group in groups:
+                jobs.append(
+                    runner.submit(
+                        experiment_id=experiment_id,
+                        circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
+                        shots=group.shots,
+                        **submission_fields(options, group.circuits),
+                        **group.fields,
+                    )
                 )
-            )
+        except HaiquError as error:
+            if jobs:  # a split run failed part-way: do not leave half of it running unseen
+                _cancel_partial(runner.client, jobs, error)
+            raise
         expected = runner.expected_duration()
         return HaiquJob(
             runner.client,

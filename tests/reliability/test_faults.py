@@ -16,6 +16,7 @@ from qiskit_haiqu import (
     HaiquSampler,
     JobCancelledError,
     JobTimeoutError,
+    RequestValidationError,
     ServerError,
 )
 from qiskit_haiqu.api.retry import RetryPolicy
@@ -228,3 +229,18 @@ def test_polling_backs_off_over_a_long_job(slow_emulator):
         log = httpx.get(f"{slow_emulator.url}/_emulator/requests").json()
     polls = [entry for entry in log if entry["path"].startswith("/jobs/")]
     assert 1 <= len(polls) <= 20
+
+
+def test_a_split_run_refused_part_way_cancels_what_it_submitted(slow_emulator):
+    """Two shot counts make two jobs; the second is refused, so the first is cancelled."""
+    too_wide = QuantumCircuit(30)
+    too_wide.h(0)
+    too_wide.measure_all()
+    with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
+        sampler = HaiquSampler("aer_simulator", client=client)
+        with pytest.raises(
+            RequestValidationError, match="already submitted were cancelled"
+        ) as info:
+            sampler.run([(_bell(), None, 100), (too_wide, None, 200)])
+        first = info.value.message.split("cancelled: ")[1].split(" ")[0]
+        assert client.get_job(first).status == "Cancelled"
