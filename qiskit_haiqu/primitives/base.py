@@ -39,10 +39,17 @@ def _cancel_partial(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquErr
 class WireGroup:
     """The pubs that travel in one ``POST /run`` and the body fields they make."""
 
-    def __init__(self, shots: int, circuits: list[QuantumCircuit], fields: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        shots: int,
+        circuits: list[QuantumCircuit],
+        fields: dict[str, Any],
+        context: str | None = None,
+    ) -> None:
         self.shots = shots
         self.circuits = circuits  # one per circuit entry, in circuit_ids order
         self.fields = fields  # parameters / observables of the body
+        self.context = context  # the marker that lets another process decode the job
 
 
 class HaiquPrimitive(Generic[OptionsT]):
@@ -108,12 +115,15 @@ class HaiquPrimitive(Generic[OptionsT]):
         jobs: list[RunJob] = []
         try:
             for group in groups:
+                fields = submission_fields(options, group.circuits)
+                if group.context is not None:
+                    fields["description"] = f"{fields['description']} {group.context}".strip()
                 jobs.append(
                     runner.submit(
                         experiment_id=experiment_id,
                         circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
                         shots=group.shots,
-                        **submission_fields(options, group.circuits),
+                        **fields,
                         **group.fields,
                     )
                 )

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import (
     BaseSamplerV2,
     BitArray,
@@ -16,9 +17,12 @@ from qiskit.primitives import (
     SamplerPubLike,
     SamplerPubResult,
 )
+from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
+from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.errors import HaiquInputError
 from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
@@ -35,7 +39,8 @@ from qiskit_haiqu.primitives.validation import (
     warn_if_no_registers,
 )
 from qiskit_haiqu.translate.bitarrays import distributions_to_bitarrays
-from qiskit_haiqu.translate.circuits import register_layout
+from qiskit_haiqu.translate.circuits import decode_circuit, register_layout
+from qiskit_haiqu.translate.job_context import read_context, write_context
 
 __all__ = ["HaiquSampler"]
 
@@ -109,6 +114,9 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
                     int(pub0.shots or shots),
                     [coerced[i].circuit for i in members],
                     {"parameters": parameters, "observables": None},
+                    write_context(
+                        {"kind": "sampler", "shapes": [list(coerced[i].shape) for i in members]}
+                    ),
                 )
             )
 
@@ -124,6 +132,76 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
                 result=decode([]),
             )
         return self._submit(options, [pub.circuit for pub in coerced], groups, decode)
+
+    def job(self, job_id: str) -> HaiquJob:
+        """Reattach to a job submitted earlier, from this or any other process.
+
+        ``result()`` then gives what the submitting process got: register names, pub shapes,
+        bit widths and metadata. Pubs that were answered locally (register-less circuits,
+        empty sweeps) were never sent and are not part of it.
+
+        Args:
+            job_id: ``job.job_id()`` of the original job (Haiqu ids joined by ``";"``).
+
+        Raises:
+            HaiquInputError: the job was not submitted by a HaiquSampler.
+        """
+        client = self._runner.client
+        jobs, pubs, grouped = _reattach(client, job_id)
+
+        def decode(final: Sequence[RunJob]) -> PrimitiveResult[SamplerPubResult]:
+            return _decode(pubs, grouped, final, jobs[0].device_id)
+
+        options = self._options
+        return HaiquJob(
+            client,
+            jobs,
+            decode,
+            device_id=jobs[0].device_id,
+            poll_interval=options.poll_interval,
+            max_poll_interval=options.max_poll_interval,
+        )
+
+
+def _reattach(
+    client: HaiquClient, job_id: str
+) -> tuple[list[RunJob], list[SamplerPub], list[list[int]]]:
+    """The Haiqu jobs behind ``job_id`` and the pubs they were submitted with."""
+    jobs: list[RunJob] = []
+    pubs: list[SamplerPub] = []
+    grouped: list[list[int]] = []
+    circuits: dict[str, QuantumCircuit] = {}
+    for haiqu_id in job_id.split(";"):
+        job = client.get_job(haiqu_id)
+        context = read_context(job.description) if isinstance(job, RunJob) else None
+        if not isinstance(job, RunJob) or context is None or context.get("kind") != "sampler":
+            raise HaiquInputError(
+                f"Job {haiqu_id} carries no sampler layout (it was not submitted by "
+                "HaiquSampler, or its layout was too large to store). Its raw distributions "
+                "are in client.get_job(job_id).quantum_results."
+            )
+        members = []
+        for circuit_id, shape in zip(job.circuit_ids, context["shapes"], strict=True):
+            if circuit_id not in circuits:
+                stored = client.get_circuit(circuit_id)
+                if not stored.qpy:
+                    raise HaiquInputError(
+                        f"The service did not return circuit {circuit_id}'s QPY, so job "
+                        f"{haiqu_id} cannot be decoded here."
+                    )
+                circuits[circuit_id] = decode_circuit(stored.qpy)
+            members.append(len(pubs))
+            pubs.append(
+                SamplerPub(
+                    circuits[circuit_id],
+                    BindingsArray(shape=tuple(shape)),
+                    shots=job.shots,
+                    validate=False,
+                )
+            )
+        jobs.append(job)
+        grouped.append(members)
+    return jobs, pubs, grouped
 
 
 def _decode(

@@ -37,12 +37,18 @@ def encode_circuit(circuit: QuantumCircuit, *, qpy_version: int = 16) -> str:
             f"{qpy.QPY_COMPATIBILITY_VERSION} to {qpy.QPY_VERSION}); set qpy_version in range."
         )
     _check_name_collisions(circuit)
-    if circuit.metadata:  # kept client-side; the server does not need it, QPY may not write it
-        circuit = circuit.copy()
-        circuit.metadata = {}
     buffer = io.BytesIO()
     try:
-        qpy.dump(circuit, buffer, version=qpy_version)
+        try:
+            qpy.dump(circuit, buffer, version=qpy_version)
+        except TypeError:
+            if not circuit.metadata:
+                raise
+            # metadata QPY cannot write stays client-side (results re-attach it there)
+            circuit = circuit.copy()
+            circuit.metadata = {}
+            buffer = io.BytesIO()
+            qpy.dump(circuit, buffer, version=qpy_version)
     except (QiskitError, TypeError, ValueError) as exc:
         raise HaiquInputError(
             f"Circuit {circuit.name!r} cannot be serialised to QPY version {qpy_version}: "
