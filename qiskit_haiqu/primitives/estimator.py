@@ -8,8 +8,12 @@ from typing import Any
 import numpy as np
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
+from qiskit.primitives.containers.observables_array import ObservablesArray
+from qiskit.quantum_info import SparseObservable
 
+from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.errors import HaiquInputError, HaiquInvalidResponseError
 from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
@@ -19,10 +23,12 @@ from qiskit_haiqu.primitives.runner import (
     group_by,
     result_metadata,
     split_groups,
+    stored_circuit,
     wire_parameters,
 )
 from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
+from qiskit_haiqu.translate.job_context import read_context, write_context
 from qiskit_haiqu.translate.observables import (
     WirePair,
     complex_terms,
@@ -120,6 +126,33 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         circuits = [circuit for group in groups for circuit in group.circuits]
         return self._submit(options, circuits, groups, decode)
 
+    def job(self, job_id: str) -> HaiquJob:
+        """Reattach to a job submitted earlier, from this or any other process.
+
+        ``result()`` then gives what the submitting process got (shapes, values, stds,
+        metadata). Pubs with an empty sweep were never sent and are not part of it.
+
+        Args:
+            job_id: ``job.job_id()`` of the original job (Haiqu ids joined by ``";"``).
+
+        Raises:
+            HaiquInputError: the job was not submitted by a HaiquEstimator.
+        """
+        client = self._runner.client
+        jobs, prepared, grouped = _reattach(client, job_id)
+
+        def decode(final: Sequence[RunJob]) -> PrimitiveResult[PubResult]:
+            return _decode(prepared, grouped, final, jobs[0].device_id)
+
+        return HaiquJob(
+            client,
+            jobs,
+            decode,
+            device_id=jobs[0].device_id,
+            poll_interval=self._options.poll_interval,
+            max_poll_interval=self._options.max_poll_interval,
+        )
+
 
 def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:
     """Qiskit's coercion, with complex coefficients reported term by term."""
@@ -177,9 +210,68 @@ def _wire_group(items: Sequence[_PreparedPub]) -> WireGroup:
             observables.append([item.pairs[o] for o in entry.obs_ids])
             rows.append(item.rows[entry.row_ids])
     parameters = wire_parameters(rows) if items[0].parameterised else None
+    context = write_context({"kind": "estimator", "pubs": [_pub_context(i) for i in items]})
     return WireGroup(
-        items[0].shots, circuits, {"parameters": parameters, "observables": observables}
+        items[0].shots, circuits, {"parameters": parameters, "observables": observables}, context
     )
+
+
+def _pub_context(item: _PreparedPub) -> dict[str, Any]:
+    """What decoding this pub needs besides the circuit (which the service stores)."""
+    index = item.plan.obs_index
+    return {
+        "obs": index.ravel().tolist(),
+        "obs_shape": list(index.shape),
+        "row_shape": list(item.pub.parameter_values.shape),
+        "precision": item.pub.precision,
+        "entries": len(item.plan.entries),
+    }
+
+
+def _reattach(
+    client: HaiquClient, job_id: str
+) -> tuple[list[RunJob], list[_PreparedPub], list[list[int]]]:
+    """The Haiqu jobs behind ``job_id`` and the pubs they were submitted with."""
+    jobs: list[RunJob] = []
+    prepared: list[_PreparedPub] = []
+    grouped: list[list[int]] = []
+    circuits: dict[str, QuantumCircuit] = {}
+    for haiqu_id in job_id.split(";"):
+        job = client.get_job(haiqu_id)
+        context = read_context(job.description) if isinstance(job, RunJob) else None
+        if not isinstance(job, RunJob) or context is None or context.get("kind") != "estimator":
+            raise HaiquInputError(
+                f"Job {haiqu_id} carries no estimator layout (it was not submitted by "
+                "HaiquEstimator, or its layout was too large to store). Its raw values are "
+                "in client.get_job(job_id).quantum_results."
+            )
+        members = []
+        entry = 0
+        for spec in context["pubs"]:
+            circuit_id = job.circuit_ids[entry]
+            if circuit_id not in circuits:
+                circuits[circuit_id] = stored_circuit(client, circuit_id, haiqu_id)
+            circuit = circuits[circuit_id]
+            obs_index = np.array(spec["obs"], dtype=np.intp).reshape(spec["obs_shape"])
+            row_shape = tuple(spec["row_shape"])
+            # The observables only give the pub its shape here; their values are not needed.
+            placeholders = np.empty(obs_index.shape, dtype=object)
+            placeholders.fill(SparseObservable.identity(circuit.num_qubits))
+            pub = EstimatorPub(
+                circuit,
+                ObservablesArray(placeholders, num_qubits=circuit.num_qubits, validate=False),
+                BindingsArray(shape=row_shape),
+                precision=spec["precision"],
+                validate=False,
+            )
+            rows = np.zeros((0, circuit.num_parameters))
+            plan = plan_pub(obs_index, row_shape)
+            members.append(len(prepared))
+            prepared.append(_PreparedPub(pub, circuit, job.shots, rows, [], plan))
+            entry += int(spec["entries"])
+        jobs.append(job)
+        grouped.append(members)
+    return jobs, prepared, grouped
 
 
 def _decode(
@@ -239,6 +331,8 @@ def _pub_result(
             stds_parts.append(
                 _entry_matrix(uncertainty[len(evs_parts) - 1], num_obs, num_rows, job.id)
             )
+        elif not item.pairs:  # reattached without the observables: nothing to estimate from
+            stds_parts.append(np.full_like(evs, np.nan))
         else:
             stds_parts.append(
                 stds_fallback(evs, [item.pairs[o] for o in entry.obs_ids], item.shots)
@@ -253,7 +347,9 @@ def _pub_result(
         "shots": item.shots,
         "circuit_metadata": item.pub.circuit.metadata,
         "haiqu_job_id": job.id,
-        "stds_source": "service" if uncertainty is not None else "estimated",
+        "stds_source": (
+            "service" if uncertainty is not None else "estimated" if item.pairs else "unavailable"
+        ),
         "num_evaluations": int(sum(len(e.obs_ids) * len(e.row_ids) for e in item.plan.entries)),
     }
     return PubResult(data, metadata=metadata)

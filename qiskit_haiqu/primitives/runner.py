@@ -15,7 +15,7 @@ from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
 from qiskit_haiqu.errors import HaiquInputError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
-from qiskit_haiqu.translate.circuits import circuit_fingerprint, encode_circuit
+from qiskit_haiqu.translate.circuits import circuit_fingerprint, decode_circuit, encode_circuit
 
 __all__ = [
     "JobRunner",
@@ -23,6 +23,7 @@ __all__ = [
     "group_by",
     "result_metadata",
     "split_groups",
+    "stored_circuit",
     "submission_fields",
     "wire_parameters",
 ]
@@ -182,6 +183,17 @@ class JobRunner:
         job = self.client.submit_run(body)
         logger.info("Submitted Haiqu job %s to %s", job.id, self.device_id)
         return job
+
+
+def stored_circuit(client: HaiquClient, circuit_id: str, job_id: str) -> QuantumCircuit:
+    """A circuit as the service stored it (for decoding a reattached job)."""
+    stored = client.get_circuit(circuit_id)
+    if not stored.qpy:
+        raise HaiquInputError(
+            f"The service did not return circuit {circuit_id}'s QPY, so job {job_id} cannot be "
+            "decoded here."
+        )
+    return decode_circuit(stored.qpy)
 
 
 def group_by(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:

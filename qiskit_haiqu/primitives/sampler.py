@@ -30,6 +30,7 @@ from qiskit_haiqu.primitives.runner import (
     group_by,
     result_metadata,
     split_groups,
+    stored_circuit,
     wire_parameters,
 )
 from qiskit_haiqu.primitives.validation import (
@@ -39,7 +40,7 @@ from qiskit_haiqu.primitives.validation import (
     warn_if_no_registers,
 )
 from qiskit_haiqu.translate.bitarrays import distributions_to_bitarrays
-from qiskit_haiqu.translate.circuits import decode_circuit, register_layout
+from qiskit_haiqu.translate.circuits import register_layout
 from qiskit_haiqu.translate.job_context import read_context, write_context
 
 __all__ = ["HaiquSampler"]
@@ -183,13 +184,7 @@ def _reattach(
         members = []
         for circuit_id, shape in zip(job.circuit_ids, context["shapes"], strict=True):
             if circuit_id not in circuits:
-                stored = client.get_circuit(circuit_id)
-                if not stored.qpy:
-                    raise HaiquInputError(
-                        f"The service did not return circuit {circuit_id}'s QPY, so job "
-                        f"{haiqu_id} cannot be decoded here."
-                    )
-                circuits[circuit_id] = decode_circuit(stored.qpy)
+                circuits[circuit_id] = stored_circuit(client, circuit_id, haiqu_id)
             members.append(len(pubs))
             pubs.append(
                 SamplerPub(

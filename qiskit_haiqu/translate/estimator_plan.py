@@ -36,6 +36,7 @@ class PubPlan:
     """The entries of one pub and where each cell of its result comes from."""
 
     shape: tuple[int, ...]
+    obs_index: np.ndarray
     entries: list[PlanEntry]
     cell_entry: np.ndarray
     cell_obs: np.ndarray
@@ -73,7 +74,7 @@ def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
     )
     if obs_cells.size == 0:
         empty = np.zeros(shape, dtype=np.intp)
-        return PubPlan(shape, [], empty, empty, empty)
+        return PubPlan(shape, np.asarray(obs_index), [], empty, empty, empty)
     pairs, inverse = np.unique(
         np.stack([obs_cells, row_cells], axis=1), axis=0, return_inverse=True
     )
@@ -92,6 +93,7 @@ def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
     cells = placed[np.asarray(inverse).ravel()]
     return PubPlan(
         shape,
+        np.asarray(obs_index),
         entries,
         cells[:, 0].reshape(shape),
         cells[:, 1].reshape(shape),

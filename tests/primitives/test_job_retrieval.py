@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from qiskit_haiqu import HaiquClient, HaiquInputError, HaiquSampler
+from qiskit_haiqu import HaiquClient, HaiquEstimator, HaiquInputError, HaiquSampler
 
 API_KEY = "test-key-123"
 
@@ -84,3 +84,45 @@ def test_a_job_not_from_the_sampler_is_refused_clearly(client):
     )
     with pytest.raises(HaiquInputError, match="carries no sampler layout"):
         HaiquSampler("aer_simulator", client=client).job(raw.id)
+
+
+ESTIMATOR_SUBMITTER = """
+import json, sys
+import numpy as np
+from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit_haiqu import HaiquClient, HaiquEstimator
+theta = Parameter("theta")
+qc = QuantumCircuit(2)
+qc.ry(theta, 0)
+qc.cx(0, 1)
+qc.metadata = {"sweep": True}
+observables = [["ZZ"], ["XX"], ["ZI"]]  # (3, 1) against (4,) -> (3, 4)
+values = np.linspace(0, np.pi, 4)
+with HaiquClient(url=sys.argv[1], api_key=sys.argv[2]) as client:
+    pubs = [(qc, observables, values), (qc.assign_parameters([0.3]), ["ZZ", "XI"], None, 0.05)]
+    job = HaiquEstimator("aer_simulator", client=client).run(pubs)
+    result = job.result()
+print(json.dumps({"id": job.job_id(),
+                  "evs": [r.data.evs.tolist() for r in result],
+                  "stds": [r.data.stds.tolist() for r in result],
+                  "metadata": [{k: r.metadata[k] for k in ("target_precision", "shots",
+                               "circuit_metadata", "haiqu_job_id")} for r in result]}))
+"""
+
+
+def test_estimator_result_from_another_process_is_the_same(emulator):
+    completed = subprocess.run(
+        [sys.executable, "-c", ESTIMATOR_SUBMITTER, emulator.url, API_KEY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    original = json.loads(completed.stdout.strip().splitlines()[-1])
+    with HaiquClient(url=emulator.url, api_key=API_KEY) as client:
+        result = HaiquEstimator("aer_simulator", client=client).job(original["id"]).result()
+    assert [r.data.evs.tolist() for r in result] == original["evs"]
+    assert [r.data.stds.tolist() for r in result] == original["stds"]
+    assert [r.data.evs.shape for r in result] == [(3, 4), (2,)]
+    for mine, theirs in zip(result, original["metadata"], strict=True):
+        assert {k: mine.metadata[k] for k in theirs} == theirs
