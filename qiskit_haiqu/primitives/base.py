@@ -94,6 +94,19 @@ class HaiquPrimitive(Generic[OptionsT]):
         """The device this primitive runs on."""
         return self._runner.device_id
 
+    def _reattached(
+        self, jobs: Sequence[RunJob], decode: Callable[[Sequence[RunJob]], PrimitiveResult[Any]]
+    ) -> HaiquJob:
+        """A job handle on jobs submitted earlier (see ``job()`` of the primitives)."""
+        return HaiquJob(
+            self._runner.client,
+            jobs,
+            decode,
+            device_id=jobs[0].device_id,
+            poll_interval=self._options.poll_interval,
+            max_poll_interval=self._options.max_poll_interval,
+        )
+
     def _submit(
         self,
         options: OptionsT,

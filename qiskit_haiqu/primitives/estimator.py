@@ -21,6 +21,7 @@ from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
+    jobs_with_context,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -28,7 +29,7 @@ from qiskit_haiqu.primitives.runner import (
 )
 from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
-from qiskit_haiqu.translate.job_context import read_context, write_context
+from qiskit_haiqu.translate.job_context import write_context
 from qiskit_haiqu.translate.observables import (
     WirePair,
     complex_terms,
@@ -138,20 +139,14 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquEstimator.
         """
-        client = self._runner.client
-        jobs, prepared, grouped = _reattach(client, job_id)
+        found = jobs_with_context(self._runner.client, job_id, "estimator")
+        prepared, grouped = _reattach(self._runner.client, found)
+        jobs = [job for job, _ in found]
 
         def decode(final: Sequence[RunJob]) -> PrimitiveResult[PubResult]:
             return _decode(prepared, grouped, final, jobs[0].device_id)
 
-        return HaiquJob(
-            client,
-            jobs,
-            decode,
-            device_id=jobs[0].device_id,
-            poll_interval=self._options.poll_interval,
-            max_poll_interval=self._options.max_poll_interval,
-        )
+        return self._reattached(jobs, decode)
 
 
 def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:
@@ -229,29 +224,17 @@ def _pub_context(item: _PreparedPub) -> dict[str, Any]:
 
 
 def _reattach(
-    client: HaiquClient, job_id: str
-) -> tuple[list[RunJob], list[_PreparedPub], list[list[int]]]:
-    """The Haiqu jobs behind ``job_id`` and the pubs they were submitted with."""
-    jobs: list[RunJob] = []
+    client: HaiquClient, found: Sequence[tuple[RunJob, dict[str, Any]]]
+) -> tuple[list[_PreparedPub], list[list[int]]]:
+    """The pubs the jobs were submitted with (enough of them to decode), grouped by job."""
     prepared: list[_PreparedPub] = []
     grouped: list[list[int]] = []
     circuits: dict[str, QuantumCircuit] = {}
-    for haiqu_id in job_id.split(";"):
-        job = client.get_job(haiqu_id)
-        context = read_context(job.description) if isinstance(job, RunJob) else None
-        if not isinstance(job, RunJob) or context is None or context.get("kind") != "estimator":
-            raise HaiquInputError(
-                f"Job {haiqu_id} carries no estimator layout (it was not submitted by "
-                "HaiquEstimator, or its layout was too large to store). Its raw values are "
-                "in client.get_job(job_id).quantum_results."
-            )
+    for job, context in found:
         members = []
         entry = 0
         for spec in context["pubs"]:
-            circuit_id = job.circuit_ids[entry]
-            if circuit_id not in circuits:
-                circuits[circuit_id] = stored_circuit(client, circuit_id, haiqu_id)
-            circuit = circuits[circuit_id]
+            circuit = stored_circuit(client, job.circuit_ids[entry], circuits)
             obs_index = np.array(spec["obs"], dtype=np.intp).reshape(spec["obs_shape"])
             row_shape = tuple(spec["row_shape"])
             # The observables only give the pub its shape here; their values are not needed.
@@ -269,9 +252,8 @@ def _reattach(
             members.append(len(prepared))
             prepared.append(_PreparedPub(pub, circuit, job.shots, rows, [], plan))
             entry += int(spec["entries"])
-        jobs.append(job)
         grouped.append(members)
-    return jobs, prepared, grouped
+    return prepared, grouped
 
 
 def _decode(

@@ -16,12 +16,14 @@ from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
 from qiskit_haiqu.errors import HaiquInputError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
 from qiskit_haiqu.translate.circuits import circuit_fingerprint, decode_circuit, encode_circuit
+from qiskit_haiqu.translate.job_context import read_context
 
 __all__ = [
     "JobRunner",
     "PreparedCircuits",
     "group_by",
     "result_metadata",
+    "jobs_with_context",
     "split_groups",
     "stored_circuit",
     "submission_fields",
@@ -185,15 +187,42 @@ class JobRunner:
         return job
 
 
-def stored_circuit(client: HaiquClient, circuit_id: str, job_id: str) -> QuantumCircuit:
-    """A circuit as the service stored it (for decoding a reattached job)."""
+def jobs_with_context(
+    client: HaiquClient, job_id: str, kind: str
+) -> list[tuple[RunJob, dict[str, Any]]]:
+    """The Haiqu jobs behind ``job_id`` with the decoding context each one carries.
+
+    Raises:
+        HaiquInputError: a job carries no context of this ``kind`` ("sampler"/"estimator").
+    """
+    found = []
+    for haiqu_id in job_id.split(";"):
+        job = client.get_job(haiqu_id)
+        context = read_context(job.description) if isinstance(job, RunJob) else None
+        if not isinstance(job, RunJob) or context is None or context.get("kind") != kind:
+            raise HaiquInputError(
+                f"Job {haiqu_id} carries no {kind} layout (it was not submitted by the Haiqu "
+                f"{kind}, or its layout was too large to store). Its raw results are in "
+                "client.get_job(job_id).quantum_results."
+            )
+        found.append((job, context))
+    return found
+
+
+def stored_circuit(
+    client: HaiquClient, circuit_id: str, cache: dict[str, QuantumCircuit]
+) -> QuantumCircuit:
+    """A circuit as the service stored it (for decoding a reattached job), fetched once."""
+    if circuit_id in cache:
+        return cache[circuit_id]
     stored = client.get_circuit(circuit_id)
     if not stored.qpy:
         raise HaiquInputError(
-            f"The service did not return circuit {circuit_id}'s QPY, so job {job_id} cannot be "
+            f"The service did not return circuit {circuit_id}'s QPY, so the job cannot be "
             "decoded here."
         )
-    return decode_circuit(stored.qpy)
+    cache[circuit_id] = decode_circuit(stored.qpy)
+    return cache[circuit_id]
 
 
 def group_by(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:

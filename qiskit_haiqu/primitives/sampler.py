@@ -22,12 +22,12 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
-from qiskit_haiqu.errors import HaiquInputError
 from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
+    jobs_with_context,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -41,7 +41,7 @@ from qiskit_haiqu.primitives.validation import (
 )
 from qiskit_haiqu.translate.bitarrays import distributions_to_bitarrays
 from qiskit_haiqu.translate.circuits import register_layout
-from qiskit_haiqu.translate.job_context import read_context, write_context
+from qiskit_haiqu.translate.job_context import write_context
 
 __all__ = ["HaiquSampler"]
 
@@ -147,56 +147,35 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquSampler.
         """
-        client = self._runner.client
-        jobs, pubs, grouped = _reattach(client, job_id)
+        found = jobs_with_context(self._runner.client, job_id, "sampler")
+        pubs, grouped = _reattach(self._runner.client, found)
+        jobs = [job for job, _ in found]
 
         def decode(final: Sequence[RunJob]) -> PrimitiveResult[SamplerPubResult]:
             return _decode(pubs, grouped, final, jobs[0].device_id)
 
-        options = self._options
-        return HaiquJob(
-            client,
-            jobs,
-            decode,
-            device_id=jobs[0].device_id,
-            poll_interval=options.poll_interval,
-            max_poll_interval=options.max_poll_interval,
-        )
+        return self._reattached(jobs, decode)
 
 
 def _reattach(
-    client: HaiquClient, job_id: str
-) -> tuple[list[RunJob], list[SamplerPub], list[list[int]]]:
-    """The Haiqu jobs behind ``job_id`` and the pubs they were submitted with."""
-    jobs: list[RunJob] = []
+    client: HaiquClient, found: Sequence[tuple[RunJob, dict[str, Any]]]
+) -> tuple[list[SamplerPub], list[list[int]]]:
+    """The pubs the jobs were submitted with, grouped by job."""
     pubs: list[SamplerPub] = []
     grouped: list[list[int]] = []
     circuits: dict[str, QuantumCircuit] = {}
-    for haiqu_id in job_id.split(";"):
-        job = client.get_job(haiqu_id)
-        context = read_context(job.description) if isinstance(job, RunJob) else None
-        if not isinstance(job, RunJob) or context is None or context.get("kind") != "sampler":
-            raise HaiquInputError(
-                f"Job {haiqu_id} carries no sampler layout (it was not submitted by "
-                "HaiquSampler, or its layout was too large to store). Its raw distributions "
-                "are in client.get_job(job_id).quantum_results."
-            )
+    for job, context in found:
         members = []
         for circuit_id, shape in zip(job.circuit_ids, context["shapes"], strict=True):
-            if circuit_id not in circuits:
-                circuits[circuit_id] = stored_circuit(client, circuit_id, haiqu_id)
+            circuit = stored_circuit(client, circuit_id, circuits)
             members.append(len(pubs))
             pubs.append(
                 SamplerPub(
-                    circuits[circuit_id],
-                    BindingsArray(shape=tuple(shape)),
-                    shots=job.shots,
-                    validate=False,
+                    circuit, BindingsArray(shape=tuple(shape)), shots=job.shots, validate=False
                 )
             )
-        jobs.append(job)
         grouped.append(members)
-    return jobs, pubs, grouped
+    return pubs, grouped
 
 
 def _decode(
