@@ -38,3 +38,11 @@ def test_parameter_sweep_matches_exact_values(tmp_path):
     worst = float(out.split("largest deviation from exact: ")[1].split()[0])
     assert worst < 5.0
     assert "shape (2, 9)" in out
+
+
+def test_vqe_reaches_the_exact_ground_energy():
+    out = _run("vqe_h2.py")
+    distance = float(out.split("distance from exact: ")[1].split()[0])
+    evaluations = int(out.split(" energy evaluations")[0].split()[-1])
+    assert distance < 0.01
+    assert evaluations > 10  # the optimiser really iterated through the estimator
