@@ -34,7 +34,9 @@ from qiskit_haiqu.primitives import (
     HaiquEstimator,
     HaiquJob,
     HaiquSampler,
+    JobProgress,
     SamplerOptions,
+    TerminalProgress,
 )
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "InsufficientCreditsError",
     "JobCancelledError",
     "JobFailedError",
+    "JobProgress",
     "JobTimeoutError",
     "NotFoundError",
     "OutdatedClientError",
@@ -63,6 +66,7 @@ __all__ = [
     "RequestValidationError",
     "SamplerOptions",
     "ServerError",
+    "TerminalProgress",
     "UnknownJobStatusError",
     "__version__",
 ]

@@ -7,6 +7,7 @@ from qiskit_haiqu.primitives.options import (
     EstimatorOptions,
     SamplerOptions,
 )
+from qiskit_haiqu.primitives.progress import JobProgress, TerminalProgress
 from qiskit_haiqu.primitives.sampler import HaiquSampler
 
 __all__ = [
@@ -15,5 +16,7 @@ __all__ = [
     "HaiquEstimator",
     "HaiquJob",
     "HaiquSampler",
+    "JobProgress",
     "SamplerOptions",
+    "TerminalProgress",
 ]

@@ -13,6 +13,7 @@ from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.errors import HaiquError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
+from qiskit_haiqu.primitives.progress import progress_hook
 from qiskit_haiqu.primitives.runner import JobRunner, submission_fields
 
 __all__ = ["HaiquPrimitive", "WireGroup"]
@@ -105,6 +106,7 @@ class HaiquPrimitive(Generic[OptionsT]):
             device_id=jobs[0].device_id,
             poll_interval=self._options.poll_interval,
             max_poll_interval=self._options.max_poll_interval,
+            progress=progress_hook(self._options.progress),
         )
 
     def _submit(
@@ -156,4 +158,5 @@ class HaiquPrimitive(Generic[OptionsT]):
             first_poll=None if expected is None else 1.1 * expected + 0.001,
             # The first run of a new circuit includes one-time work on the server: not typical.
             on_final=None if prepared.new else runner.record_duration,
+            progress=progress_hook(options.progress),
         )

@@ -101,7 +101,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
             ValueError, TypeError: a pub is invalid (as Qiskit's estimators raise them); no
                 request has been made.
         """
-        options = self._options.model_copy(deep=True)
+        options = self._options.snapshot()
         if precision is None:
             precision = options.default_precision
         coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, precision), "Estimator")

@@ -19,6 +19,7 @@ from qiskit_haiqu.errors import (
     JobFailedError,
     JobTimeoutError,
 )
+from qiskit_haiqu.primitives.progress import JobProgress, ProgressCallback
 
 __all__ = ["HaiquJob", "ResultDecoder"]
 
@@ -75,6 +76,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         result: PrimitiveResult[Any] | None = None,
         first_poll: float | None = None,
         on_final: Callable[[float], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> None:
         """Wrap submitted Haiqu jobs.
 
@@ -90,6 +92,8 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
                 take about that long (``poll_interval`` otherwise).
             on_final: Called once, when the job is final, with the seconds the service took
                 from creating the job to finishing it.
+            progress: Called with a :class:`JobProgress` after each poll while waiting
+                (see :func:`~qiskit_haiqu.primitives.progress.progress_hook`).
         """
         super().__init__(";".join(job.id for job in jobs) or "local-empty")
         self._client = client
@@ -105,6 +109,10 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             poll_interval if first_poll is None else min(first_poll, max_poll_interval)
         )
         self._on_final = on_final
+        self._progress = progress
+        self._created = time.monotonic()
+        self._shown: tuple[str, ...] | None = None  # the statuses of the last snapshot
+        self._shown_final = False
 
     # -- status --------------------------------------------------------------------------
 
@@ -206,6 +214,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         first = True
         while True:
             with self._lock:
+                self._show_progress()
                 if self._all_final():
                     self._report_final()
                     return
@@ -222,6 +231,24 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             first = False
             with self._lock:
                 self._refresh()
+
+    def _show_progress(self) -> None:
+        """Hand the progress callback a snapshot; nothing more once a final one was shown."""
+        if self._progress is None or self._shown_final:
+            return
+        statuses = tuple(self._jobs[i].status for i in self._order)
+        snapshot = JobProgress(
+            job_id=self.job_id(),
+            device_id=self._device_id,
+            status=self._combined().name,
+            statuses=statuses,
+            finished=sum(s in FINAL_STATUSES for s in self._statuses()),
+            elapsed=time.monotonic() - self._created,
+            changed=statuses != self._shown,
+        )
+        self._shown = statuses
+        self._shown_final = snapshot.final
+        self._progress(snapshot)
 
     def _report_final(self) -> None:
         """Tell the submitter how long the service took (its own clock, not our polling)."""

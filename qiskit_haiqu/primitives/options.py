@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from qiskit_haiqu.errors import HaiquInputError
+from qiskit_haiqu.primitives.progress import ProgressCallback
 
 __all__ = [
     "CommonOptions",
@@ -21,6 +22,9 @@ __all__ = [
     "SamplerOptions",
     "coerce_options",
 ]
+
+
+_Options = TypeVar("_Options", bound="CommonOptions")
 
 
 class _Closed(BaseModel):
@@ -75,6 +79,17 @@ class CommonOptions(_Closed):
     """Seconds before the first status poll of a job; it then grows geometrically."""
     max_poll_interval: float = Field(default=2.0, gt=0, le=300)
     """Cap of the poll interval, in seconds."""
+    progress: StrictBool | ProgressCallback = False
+    """While ``result()`` waits: ``True`` shows the job's status on standard error (one line
+    updated in place in a terminal, a line per status change elsewhere); a callable is called
+    with a :class:`~qiskit_haiqu.JobProgress` at each status change."""
+
+    def snapshot(self: _Options) -> _Options:
+        """A deep copy for one run; the ``progress`` callback is shared, not copied."""
+        callback = self.progress
+        copy = self.model_copy(update={"progress": False}).model_copy(deep=True)
+        copy.progress = callback
+        return copy
 
 
 class SamplerOptions(CommonOptions):
@@ -106,7 +121,7 @@ def coerce_options(cls: type[OptionsT], value: OptionsT | Mapping[str, Any] | No
     if value is None:
         return cls()
     if isinstance(value, cls):
-        return value.model_copy(deep=True)
+        return value.snapshot()
     if isinstance(value, BaseModel):
         value = value.model_dump(exclude_unset=True)
     if not isinstance(value, Mapping):

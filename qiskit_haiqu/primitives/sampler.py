@@ -86,7 +86,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
             ValueError, TypeError: a pub is invalid (as Qiskit's samplers raise them); no
                 request has been made.
         """
-        options = self._options.model_copy(deep=True)
+        options = self._options.snapshot()
         if shots is None:
             shots = options.default_shots
         coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler")
