@@ -26,6 +26,8 @@ def _print(data: Any, as_json: bool, rows: list[list[str]] | None = None) -> Non
     if as_json or rows is None:
         print(json.dumps(data, indent=2, default=str))
         return
+    if not rows:
+        return
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -104,14 +106,45 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     return 0 if job.status == "Cancelled" else 1
 
 
+def _wait(client: Any, job_id: str) -> None:
+    """Poll a job until it is final, showing its progress on standard error."""
+    from qiskit.primitives import PrimitiveResult
+
+    from qiskit_haiqu.primitives.job import HaiquJob
+    from qiskit_haiqu.primitives.progress import TerminalProgress
+
+    job = client.get_job(job_id)
+    handle = HaiquJob(
+        client,
+        [job],
+        lambda _: PrimitiveResult([]),
+        device_id=job.device_id,
+        max_poll_interval=1.0,
+        progress=TerminalProgress(),
+    )
+    handle.wait_for_final_state()
+
+
 def _cmd_result(args: argparse.Namespace) -> int:
+    from qiskit_haiqu.api.models import RunJob
+    from qiskit_haiqu.cli_results import result_records, result_rows
+
     with _client(args) as client:
+        if args.wait:
+            _wait(client, args.job_id)
         job = client.get_job(args.job_id)
-    results = getattr(job, "quantum_results", None)
     if job.status != "Done":
         print(f"Job {job.id} is {job.status}; it has no result yet.", file=sys.stderr)
         return 1
-    _print(results, True)
+    if not isinstance(job, RunJob) or job.quantum_results is None:
+        print(f"Job {job.id} has no quantum results (a dry run or not a run job).", file=sys.stderr)
+        return 1
+    if args.raw:
+        _print(job.quantum_results, True)
+        return 0
+    records = result_records(job, top=args.top)
+    payload = {"job_id": job.id, "device_id": job.device_id, "shots": job.shots}
+    _print(payload | {"records": records}, args.json, result_rows(records))
     return 0
 
 
@@ -152,11 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("job", _cmd_job, "status, timings, cost and logs of a job"),
         ("cancel", _cmd_cancel, "cancel a job"),
-        ("result", _cmd_result, "the raw results of a finished job"),
+        ("result", _cmd_result, "counts (sampler jobs) or values (estimator jobs) of a job"),
     ):
         p = with_client(sub.add_parser(name, help=text))
         p.add_argument("job_id")
         p.set_defaults(func=func)
+        if name == "result":
+            p.add_argument("--top", type=int, help="only the N most frequent outcomes")
+            p.add_argument("--raw", action="store_true", help="the service's quantum_results")
+            p.add_argument("--wait", action="store_true", help="wait for the job, with progress")
     return parser
 
 
