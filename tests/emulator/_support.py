@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from qiskit import QuantumCircuit, qpy
+from shared_circuits import bell as bell
 
 API_KEY = "test-key-123"
 FINAL = {"Done", "Error", "Cancelled"}
@@ -74,10 +75,3 @@ class Api:
         assert job["status"] == "Done", job.get("logs")
         return job
 
-
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, name="bell")
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure_all()
-    return circuit

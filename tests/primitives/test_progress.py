@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
+from shared_circuits import bell
 
 from qiskit_haiqu import (
     HaiquClient,
@@ -33,14 +34,6 @@ def slow_client() -> Iterator[HaiquClient]:
         yield c
 
 
-def _bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
-
-
 def _assert_moves_forward(snapshots: list[JobProgress]) -> None:
     """Each snapshot is a change, in lifecycle order, ending with one final snapshot."""
     assert snapshots, "the callback was never called"
@@ -60,7 +53,7 @@ def test_callback_sees_each_status_change_once(slow_client):
     sampler = HaiquSampler(
         "aer_simulator", client=slow_client, options={"progress": snapshots.append}
     )
-    job = sampler.run([_bell()], shots=100)
+    job = sampler.run([bell()], shots=100)
     job.result()
     job.result()  # cached: no further call
     _assert_moves_forward(snapshots)
@@ -75,7 +68,7 @@ def test_a_split_run_reports_how_many_parts_are_done(slow_client):
     snapshots: list[JobProgress] = []
     sampler = HaiquSampler("aer_simulator", client=slow_client)
     sampler.options.progress = snapshots.append
-    job = sampler.run([(_bell(), None, 100), (_bell(), None, 200)])  # two shot counts: 2 jobs
+    job = sampler.run([(bell(), None, 100), (bell(), None, 200)])  # two shot counts: 2 jobs
     job.result()
     _assert_moves_forward(snapshots)
     assert snapshots[-1].total == 2
@@ -112,7 +105,7 @@ def test_terminal_display_rewrites_one_line_in_a_terminal(slow_client):
     sampler = HaiquSampler(
         "aer_simulator", client=slow_client, options={"progress": TerminalProgress(stream)}
     )
-    job = sampler.run([_bell()], shots=10)
+    job = sampler.run([bell()], shots=10)
     job.result()
     text = stream.getvalue()
     assert text.startswith("\r")
@@ -128,7 +121,7 @@ def test_terminal_display_writes_a_line_per_change_elsewhere(slow_client):
     sampler = HaiquSampler(
         "aer_simulator", client=slow_client, options={"progress": TerminalProgress(stream)}
     )
-    sampler.run([_bell()], shots=10).result()
+    sampler.run([bell()], shots=10).result()
     lines = stream.getvalue().splitlines()
     assert "\r" not in stream.getvalue()
     assert len(lines) == len(set(lines)) >= 2
@@ -137,7 +130,7 @@ def test_terminal_display_writes_a_line_per_change_elsewhere(slow_client):
 
 def test_progress_true_shows_the_job_on_stderr(slow_client, capsys):
     sampler = HaiquSampler("aer_simulator", client=slow_client, options={"progress": True})
-    job = sampler.run([_bell()], shots=10)
+    job = sampler.run([bell()], shots=10)
     job.result()
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -146,7 +139,7 @@ def test_progress_true_shows_the_job_on_stderr(slow_client, capsys):
 
 def test_status_changes_are_logged_once_each_at_info(slow_client, caplog):
     caplog.set_level(logging.INFO, logger="qiskit_haiqu")
-    job = HaiquSampler("aer_simulator", client=slow_client).run([_bell()], shots=10)
+    job = HaiquSampler("aer_simulator", client=slow_client).run([bell()], shots=10)
     job.result()
     messages = [r.getMessage() for r in caplog.records if job.job_id() in r.getMessage()]
     assert messages[0] == f"Submitted Haiqu job {job.job_id()} to aer_simulator"
@@ -158,7 +151,7 @@ def test_status_changes_are_logged_once_each_at_info(slow_client, caplog):
 
 
 def test_no_progress_by_default(slow_client, capsys):
-    HaiquSampler("aer_simulator", client=slow_client).run([_bell()], shots=10).result()
+    HaiquSampler("aer_simulator", client=slow_client).run([bell()], shots=10).result()
     assert capsys.readouterr().err == ""
 
 

@@ -14,6 +14,7 @@ from qiskit.circuit import (
 )
 from qiskit.primitives import SamplerPubResult, StatevectorSampler
 from qiskit.providers import JobStatus
+from shared_circuits import bell
 
 from qiskit_haiqu import HaiquInputError, HaiquSampler, JobFailedError
 
@@ -22,16 +23,8 @@ def _counts(result: SamplerPubResult) -> dict[str, dict[str, int]]:
     return {name: result.data[name].get_counts() for name in result.data}
 
 
-def _bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2, name="bell")
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
-
-
 def test_bell_state_statistics(client):
-    result = HaiquSampler("aer_simulator", client=client).run([_bell()], shots=4000).result()
+    result = HaiquSampler("aer_simulator", client=client).run([bell()], shots=4000).result()
     counts = result[0].data.meas.get_counts()
     assert set(counts) <= {"00", "11"}
     assert sum(counts.values()) == 4000
@@ -155,7 +148,7 @@ def test_parameter_vector_order_beyond_ten(client):
 
 
 def test_shots_priority_and_metadata(client):
-    qc = _bell()
+    qc = bell()
     qc.metadata = {"tag": "bell"}
     sampler = HaiquSampler("aer_simulator", client=client, options={"default_shots": 33})
     result = sampler.run([(qc, None, 10), qc], shots=20).result()
@@ -172,7 +165,7 @@ def test_shots_priority_and_metadata(client):
 def test_mitigated_quasi_probabilities(client):
     sampler = HaiquSampler("aer_simulator", client=client, options={"use_mitigation": True})
     with pytest.warns(UserWarning, match="quasi-probabilities"):
-        result = sampler.run([_bell()], shots=1000).result()[0]
+        result = sampler.run([bell()], shots=1000).result()[0]
     counts = result.data.meas.get_counts()
     assert sum(counts.values()) == 1000
     assert all(v > 0 for v in counts.values())
@@ -206,7 +199,7 @@ def test_no_classical_registers_warns_and_is_empty(client):
     qc = QuantumCircuit(1)
     qc.h(0)
     with pytest.warns(UserWarning, match="no output classical registers"):
-        job = HaiquSampler("aer_simulator", client=client).run([qc, _bell()])
+        job = HaiquSampler("aer_simulator", client=client).run([qc, bell()])
     result = job.result()
     assert len(result[0].data) == 0
     assert result[0].data.shape == ()
@@ -256,7 +249,7 @@ def test_wrong_parameter_count_and_nan_refused(client, request_log):
 
 
 def test_job_handle(client):
-    job = HaiquSampler("aer_simulator", client=client).run([_bell()])
+    job = HaiquSampler("aer_simulator", client=client).run([bell()])
     assert job.job_id().startswith("jb-")
     result = job.result()
     assert job.status() is JobStatus.DONE
@@ -272,7 +265,7 @@ def test_failed_job_raises_with_server_logs(client):
     sampler = HaiquSampler(
         "aer_simulator", client=client, options={"device_options": {"method": "no_such_method"}}
     )
-    job = sampler.run([_bell()])
+    job = sampler.run([bell()])
     with pytest.raises(JobFailedError) as info:
         job.result(timeout=60)
     assert job.job_id() in str(info.value)
@@ -283,14 +276,14 @@ def test_failed_job_raises_with_server_logs(client):
 
 def test_unknown_device_refused_before_upload(client, request_log):
     with pytest.raises(HaiquInputError, match="aer_simulator"):
-        HaiquSampler("no_such_device", client=client).run([_bell()])
+        HaiquSampler("no_such_device", client=client).run([bell()])
     assert request_log.count("POST", "/circuits") == 0
     assert request_log.count("POST", "/run") == 0
 
 
 def test_dry_run_reports_estimated_cost(client):
     sampler = HaiquSampler("aer_simulator", client=client, options={"dry_run": True})
-    result = sampler.run([_bell()]).result()
+    result = sampler.run([bell()]).result()
     assert result.metadata["dry_run"] is True
     assert result.metadata["estimated_qpu_cost"]
     assert result[0].metadata["dry_run"] is True

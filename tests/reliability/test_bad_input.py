@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from qiskit.circuit import Instruction, Parameter, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
+from shared_circuits import bell
 
 from qiskit_haiqu import (
     AuthenticationError,
@@ -20,14 +21,6 @@ from qiskit_haiqu import (
     OutdatedClientError,
     RequestValidationError,
 )
-
-
-def _measured() -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
 
 
 def _parameterised() -> QuantumCircuit:
@@ -56,18 +49,18 @@ def _unserialisable() -> QuantumCircuit:
 Case = tuple[str, Callable[[Any, Any], object], type[BaseException], str]
 
 CASES: list[Case] = [
-    ("shots 0", lambda s, e: s.run([_measured()], shots=0), ValueError, "shots must be positive"),
-    ("shots negative", lambda s, e: s.run([(_measured(), None, -5)]), ValueError, "positive"),
-    ("shots not an integer", lambda s, e: s.run([_measured()], shots=2.5), TypeError, "integer"),
+    ("shots 0", lambda s, e: s.run([bell()], shots=0), ValueError, "shots must be positive"),
+    ("shots negative", lambda s, e: s.run([(bell(), None, -5)]), ValueError, "positive"),
+    ("shots not an integer", lambda s, e: s.run([bell()], shots=2.5), TypeError, "integer"),
     (
         "precision 0",
-        lambda s, e: e.run([(_measured(), "ZZ")], precision=0),
+        lambda s, e: e.run([(bell(), "ZZ")], precision=0),
         ValueError,
         "greater than 0",
     ),
     (
         "precision negative",
-        lambda s, e: e.run([(_measured(), "ZZ")], precision=-0.1),
+        lambda s, e: e.run([(bell(), "ZZ")], precision=-0.1),
         ValueError,
         "precision",
     ),
@@ -98,17 +91,17 @@ CASES: list[Case] = [
     ),
     (
         "complex coefficient",
-        lambda s, e: e.run([(_measured(), SparsePauliOp(["ZZ", "XY"], [1, 2j]))]),
+        lambda s, e: e.run([(bell(), SparsePauliOp(["ZZ", "XY"], [1, 2j]))]),
         HaiquInputError,
         "'XY'",
     ),
     (
         "observable width",
-        lambda s, e: e.run([(_measured(), "ZZZ")]),
+        lambda s, e: e.run([(bell(), "ZZZ")]),
         ValueError,
         "number of qubits",
     ),
-    ("unwrapped circuit", lambda s, e: s.run(_measured()), ValueError, "wrap it with"),
+    ("unwrapped circuit", lambda s, e: s.run(bell()), ValueError, "wrap it with"),
     ("not a circuit", lambda s, e: s.run([("not a circuit",)]), TypeError, "QuantumCircuit"),
     ("QPY cannot serialise", lambda s, e: s.run([_unserialisable()]), HaiquInputError, "QPY"),
     ("bad register name", lambda s, e: s.run([_bad_register()]), HaiquInputError, "identifier"),
@@ -140,7 +133,7 @@ def test_empty_pub_list_is_an_empty_result_without_requests(client, request_log)
 
 def test_unknown_device_is_refused_before_any_upload(client, request_log):
     with pytest.raises(HaiquInputError, match="Unknown device 'ibm_nowhere'.*aer_simulator"):
-        HaiquSampler("ibm_nowhere", client=client).run([_measured()])
+        HaiquSampler("ibm_nowhere", client=client).run([bell()])
     assert request_log.count("POST", "/circuits") == 0
     assert request_log.count("POST", "/run") == 0
 
@@ -159,7 +152,7 @@ def test_wrong_api_key(emulator, request_log):
         HaiquClient(url=emulator.url, api_key="wrong-key") as client,
         pytest.raises(AuthenticationError, match="HAIQU_API_KEY") as info,
     ):
-        HaiquSampler("aer_simulator", client=client).run([_measured()])
+        HaiquSampler("aer_simulator", client=client).run([bell()])
     assert "wrong-key" not in str(info.value)
     assert request_log.count("POST", "/circuits") == 0
 
@@ -175,4 +168,4 @@ def test_outdated_client():
         url="https://api.example.test", api_key="k", transport=httpx.MockTransport(handler)
     )
     with pytest.raises(OutdatedClientError, match="Please upgrade the SDK.*pip install --upgrade"):
-        HaiquSampler("aer_simulator", client=client).run([_measured()])
+        HaiquSampler("aer_simulator", client=client).run([bell()])

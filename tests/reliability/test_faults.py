@@ -9,6 +9,7 @@ import httpx
 import pytest
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus
+from shared_circuits import bell
 
 from qiskit_haiqu import (
     HaiquClient,
@@ -48,26 +49,18 @@ def _client(url: str, waits: Waits, **policy: object) -> HaiquClient:
     return HaiquClient(url=url, api_key=API_KEY, retry=RetryPolicy(sleep=waits, **policy))
 
 
-def _bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
-
-
 def test_bursts_of_gateway_errors_on_polls_are_retried(emulator, faults, request_log):
     waits = Waits()
     with _client(emulator.url, waits) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
-        sampler.run([_bell()]).result()  # warm: experiment, device and circuit known
+        sampler.run([bell()]).result()  # warm: experiment, device and circuit known
         faults(
             {"method": "GET", "path": "/jobs/.*", "action": "status", "status": 502, "count": 1},
             {"method": "GET", "path": "/jobs/.*", "action": "status", "status": 503, "count": 1},
             {"method": "GET", "path": "/jobs/.*", "action": "drop", "count": 1},
             {"method": "GET", "path": "/jobs/.*", "action": "status", "status": 504, "count": 1},
         )
-        counts = sampler.run([_bell()], shots=500).result()[0].data.meas.get_counts()
+        counts = sampler.run([bell()], shots=500).result()[0].data.meas.get_counts()
     assert sum(counts.values()) == 500
     assert set(counts) <= {"00", "11"}
     assert len(waits.waits) >= 4
@@ -109,11 +102,11 @@ def test_post_run_is_never_blindly_retried(emulator, faults, request_log):
     waits = Waits()
     with _client(emulator.url, waits) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
-        sampler.run([_bell()]).result()
+        sampler.run([bell()]).result()
         request_log.clear()
         faults({"method": "POST", "path": "/run", "action": "status", "status": 500, "count": 1})
         with pytest.raises(ServerError):
-            sampler.run([_bell()])
+            sampler.run([bell()])
     assert request_log.count("POST", "/run") == 1
 
 
@@ -127,12 +120,12 @@ def test_post_run_is_never_blindly_retried(emulator, faults, request_log):
 def test_lost_run_reply_gives_exactly_one_job(emulator, faults, request_log, action, posts):
     with _client(emulator.url, Waits()) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
-        sampler.run([_bell()]).result()
+        sampler.run([bell()]).result()
         experiment = client.init_experiment("qiskit-haiqu")
         before = {job.id for job in client.list_jobs(experiment.id, limit=1000)}
         request_log.clear()
         faults({"method": "POST", "path": "/run", "action": action, "count": 1})
-        job = sampler.run([_bell()], shots=300)
+        job = sampler.run([bell()], shots=300)
         counts = job.result()[0].data.meas.get_counts()
         after = {j.id for j in client.list_jobs(experiment.id, limit=1000)}
     assert request_log.count("POST", "/run") == posts
@@ -149,7 +142,7 @@ def slow_emulator() -> Iterator[EmulatorServer]:
 
 def test_timeout_leaves_the_job_running_and_says_how_to_fetch_it(slow_emulator):
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
-        job = HaiquSampler("aer_simulator", client=client).run([_bell()])
+        job = HaiquSampler("aer_simulator", client=client).run([bell()])
         with pytest.raises(JobTimeoutError) as info:
             job.result(timeout=0.3)
         assert job.job_id() in str(info.value)
@@ -160,7 +153,7 @@ def test_timeout_leaves_the_job_running_and_says_how_to_fetch_it(slow_emulator):
 
 def test_cancel_an_unfinished_job(slow_emulator):
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
-        job = HaiquSampler("aer_simulator", client=client).run([_bell()])
+        job = HaiquSampler("aer_simulator", client=client).run([bell()])
         assert job.cancel() is True
         assert job.cancelled()
         with pytest.raises(JobCancelledError, match="cancelled"):
@@ -170,7 +163,7 @@ def test_cancel_an_unfinished_job(slow_emulator):
 
 def test_cancel_from_elsewhere_is_reported(slow_emulator):
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
-        job = HaiquSampler("aer_simulator", client=client).run([_bell()])
+        job = HaiquSampler("aer_simulator", client=client).run([bell()])
         client.cancel_job(job.job_id())  # e.g. from the dashboard or another process
         with pytest.raises(JobCancelledError):
             job.result(timeout=30)
@@ -205,7 +198,7 @@ def test_many_threads_share_one_client(emulator):
         def work() -> None:
             try:
                 for _ in range(5):
-                    counts = sampler.run([_bell()], shots=64).result()[0].data.meas.get_counts()
+                    counts = sampler.run([bell()], shots=64).result()[0].data.meas.get_counts()
                     results.append(sum(counts.values()))
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
@@ -223,9 +216,9 @@ def test_polling_backs_off_over_a_long_job(slow_emulator):
     """A 3 s job is polled a dozen times or so (geometric back-off), not hundreds."""
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
-        sampler.run([_bell()]).result()  # warm: circuit known, device checked
+        sampler.run([bell()]).result()  # warm: circuit known, device checked
         httpx.delete(f"{slow_emulator.url}/_emulator/requests").raise_for_status()
-        sampler.run([_bell()]).result()
+        sampler.run([bell()]).result()
         log = httpx.get(f"{slow_emulator.url}/_emulator/requests").json()
     polls = [entry for entry in log if entry["path"].startswith("/jobs/")]
     assert 1 <= len(polls) <= 20
@@ -241,6 +234,6 @@ def test_a_split_run_refused_part_way_cancels_what_it_submitted(slow_emulator):
         with pytest.raises(
             RequestValidationError, match="already submitted were cancelled"
         ) as info:
-            sampler.run([(_bell(), None, 100), (too_wide, None, 200)])
+            sampler.run([(bell(), None, 100), (too_wide, None, 200)])
         first = info.value.message.split("cancelled: ")[1].split(" ")[0]
         assert client.get_job(first).status == "Cancelled"
