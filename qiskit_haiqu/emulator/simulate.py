@@ -4,12 +4,16 @@ Circuits are transpiled for the device once and cached; a parameter sweep is one
 (``parameter_binds``); observables are evaluated from exact (or noisy) Pauli expectation
 values, then sampled binomially with ``shots`` shots per term so the results carry honest
 shot noise, with ``info["uncertainty"]`` nested like the results.
+
+Readout error is part of the noise: sampled outcomes carry it (Aer applies the noise model's
+readout errors), and a noisy expectation value is attenuated by the readout factor of its
+Pauli support. ``use_mitigation`` undoes exactly that readout error
+(:mod:`qiskit_haiqu.emulator.mitigation`); it changes nothing on a noiseless device.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import threading
 from collections import OrderedDict
@@ -28,6 +32,11 @@ from qiskit_aer.library import SaveExpectationValue
 from qiskit_aer.noise import NoiseModel
 
 from qiskit_haiqu.emulator.devices import AER_SIMULATOR, DeviceCatalog
+from qiskit_haiqu.emulator.mitigation import (
+    ReadoutErrors,
+    final_measurements,
+    mitigate_distribution,
+)
 
 __all__ = [
     "KEY_FORMATS",
@@ -42,6 +51,7 @@ KEY_FORMATS = ("spaced", "joined", "hex")
 _CACHE_SIZE = 256
 _NOISY_EXPECTATION_SHOTS = 1024
 _SEED_MOD = 2**63
+_MIN_FACTOR = 1e-9  # a readout factor this small cannot be divided out
 
 ObservableWire = tuple[Sequence[str], Sequence[float]]
 
@@ -86,7 +96,11 @@ class Entry:
 
 @dataclass
 class RunPlan:
-    """A validated ``POST /run`` request, ready to execute."""
+    """A validated ``POST /run`` request, ready to execute.
+
+    ``use_mitigation`` mitigates readout errors unless ``readout_mitigation`` is off (the
+    wire's ``options.error_mitigation_options.readout_mitigation``).
+    """
 
     entries: list[Entry]
     device_id: str
@@ -97,6 +111,7 @@ class RunPlan:
     noise_model: NoiseModel | None = None
     key_format: str = "spaced"
     use_mitigation: bool = False
+    readout_mitigation: bool = True
     statevector: bool = False
     with_parameters: bool = False
     with_observables: bool = False
@@ -133,6 +148,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._prepared: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
         self._instrumented: OrderedDict[tuple[Any, ...], QuantumCircuit] = OrderedDict()
+        self._readout: dict[str, ReadoutErrors] = {}
 
     # Public ------------------------------------------------------------------------------
 
@@ -168,13 +184,15 @@ class Simulator:
             run_options["seed_simulator"] = seed
         result = _execute(simulator, prepared.circuit, entry, run_options)
         fmt = key_formatter(entry.circuit, plan.key_format)
+        errors = self._readout_errors(plan, simulator) if _mitigates(plan) else ReadoutErrors()
+        clbit_qubits = final_measurements(prepared.circuit) if errors else {}
         dists = []
         for experiment in range(num_experiments):
             counts: dict[str, int] = result.data(experiment).get("counts") or {"0x0": plan.shots}
-            dist = {fmt(int(key, 16)): count / plan.shots for key, count in counts.items()}
-            if plan.use_mitigation:
-                dist = _quasi(dist, plan.shots, seed)
-            dists.append(dist)
+            probs = {int(key, 16): count / plan.shots for key, count in counts.items()}
+            if clbit_qubits:
+                probs = mitigate_distribution(probs, clbit_qubits, errors)
+            dists.append({fmt(key): value for key, value in probs.items()})
         return dists if plan.with_parameters else dists[0]
 
     # Estimation --------------------------------------------------------------------------
@@ -203,12 +221,23 @@ class Simulator:
         rng = np.random.default_rng(seed)
         if labels:
             exact = self._expectations(plan, entry, simulator, list(labels), seed, num_rows)
-            prob_plus = np.clip((1.0 + exact) / 2.0, 0.0, 1.0)
-            estimates = 2.0 * rng.binomial(plan.shots, prob_plus) / plan.shots - 1.0
+            # Readout shrinks each term by its support's factor (a symmetric, twirled readout).
+            physical = self._prepare(plan.device_id, entry, strip_measurements=True).physical
+            readout = self._readout_errors(plan, simulator)
+            factors = np.array([readout.pauli_attenuation(label, physical) for label in labels])
+            prob_plus = np.clip((1.0 + factors * exact) / 2.0, 0.0, 1.0)
+            measured = 2.0 * rng.binomial(plan.shots, prob_plus) / plan.shots - 1.0
+            term_variance = (1.0 - measured**2) / plan.shots
+            if _mitigates(plan):
+                divisors = np.where(np.abs(factors) > _MIN_FACTOR, factors, 1.0)
+                estimates = measured / divisors
+                term_variance = term_variance / divisors**2
+            else:
+                estimates = measured
         else:
-            estimates = np.zeros((num_rows, 0))
+            estimates = term_variance = np.zeros((num_rows, 0))
         values = estimates @ matrix.T + constant  # (rows, observables)
-        variance = (1.0 - estimates**2) @ (matrix**2).T / plan.shots
+        variance = term_variance @ (matrix**2).T
         errors = np.sqrt(np.clip(variance, 0.0, None))
         if plan.with_parameters:
             return values.T.tolist(), errors.T.tolist()
@@ -253,6 +282,19 @@ class Simulator:
 
     # Helpers -----------------------------------------------------------------------------
 
+    def _readout_errors(self, plan: RunPlan, simulator: AerSimulator) -> ReadoutErrors:
+        """The readout errors of the noise the run is simulated with (none when noiseless)."""
+        noise_model = simulator.options.noise_model
+        if plan.noise_model is not None or noise_model is None:
+            return ReadoutErrors.from_noise_model(noise_model)
+        with self._lock:  # a device's noise model is the same for every method: one entry
+            errors = self._readout.get(plan.device_id)
+        if errors is None:
+            errors = ReadoutErrors.from_noise_model(noise_model)
+            with self._lock:
+                self._readout[plan.device_id] = errors
+        return errors
+
     def _simulator(self, plan: RunPlan) -> AerSimulator:
         if plan.noise_model is not None:
             return DeviceCatalog.with_noise(plan.noise_model, plan.method, plan.bond_dim)
@@ -288,6 +330,11 @@ class Simulator:
         with self._lock:
             _remember(self._prepared, key, prepared)
         return prepared
+
+
+def _mitigates(plan: RunPlan) -> bool:
+    """Whether the run asks for readout mitigation."""
+    return plan.use_mitigation and plan.readout_mitigation
 
 
 def _standard_names(simulator: AerSimulator) -> list[str]:
@@ -369,18 +416,6 @@ def _register_sizes(circuit: QuantumCircuit) -> list[int] | None:
         offset += register.size
         sizes.append(register.size)
     return sizes if offset == circuit.num_clbits else None
-
-
-def _quasi(dist: dict[str, float], shots: int, seed: int | None) -> dict[str, float]:
-    """A mitigated-looking quasi-distribution: small signed deterministic noise, sum 1."""
-    keys = sorted(dist)
-    values = np.array([dist[k] for k in keys])
-    digest = hashlib.sha256(repr((seed, keys, values.tolist())).encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    noise = rng.uniform(-1.5, 1.5, len(values)) / shots
-    quasi = values + noise - noise.mean()
-    quasi /= quasi.sum()
-    return dict(zip(keys, quasi.tolist(), strict=True))
 
 
 def _statevector(circuit: QuantumCircuit) -> list[list[float]]:

@@ -124,6 +124,7 @@ def build_plan(
         noise_model=options.noise_model,
         key_format=options.key_format,
         use_mitigation=bool(request.use_mitigation),
+        readout_mitigation=options.readout_mitigation,
         statevector=statevector,
         with_parameters=request.parameters is not None,
         with_observables=request.observables is not None,
@@ -144,6 +145,22 @@ class _Options:
         self.bond_dim: int | None = None
         self.noise_model: NoiseModel | None = None
         self.key_format = "spaced"
+        self.readout_mitigation = True
+        mitigation = options.get("error_mitigation_options")
+        if mitigation is not None:
+            # Only readout mitigation is emulated; the other switches are accepted and
+            # ignored (twirling and dynamical decoupling are skipped on simulators anyway).
+            if not isinstance(mitigation, dict):
+                bad("error_mitigation_options", "error_mitigation_options must be an object.")
+            else:
+                readout = mitigation.get("readout_mitigation")
+                if readout is not None and not isinstance(readout, bool):
+                    bad(
+                        "error_mitigation_options",
+                        "error_mitigation_options.readout_mitigation must be a boolean.",
+                    )
+                elif readout is False:
+                    self.readout_mitigation = False
         method = options.get("method")
         if method is not None:
             # An unknown method name goes to Aer, and the job ends in Error with its message.

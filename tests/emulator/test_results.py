@@ -86,6 +86,7 @@ def test_mitigation_returns_quasi_probabilities(api, exp_id):
         experiment_id=exp_id,
         circuit_ids=[circuit_id],
         shots=300,
+        device_id="fake_manila",  # readout mitigation only acts where there is readout error
         use_mitigation=True,
         options={"seed_simulator": 3},
     )
