@@ -12,3 +12,14 @@ def bell() -> QuantumCircuit:
     circuit.cx(0, 1)
     circuit.measure_all()
     return circuit
+
+
+def ghz(num_qubits: int, *, measure: bool = True) -> QuantumCircuit:
+    """The GHZ state (|0...0> + |1...1>) / sqrt(2) on ``num_qubits`` qubits, measured or not."""
+    circuit = QuantumCircuit(num_qubits, name=f"ghz{num_qubits}")
+    circuit.h(0)
+    for qubit in range(num_qubits - 1):
+        circuit.cx(qubit, qubit + 1)
+    if measure:
+        circuit.measure_all()
+    return circuit

@@ -11,6 +11,7 @@ from qiskit.quantum_info import Pauli
 from qiskit_aer import AerSimulator
 from qiskit_aer.noise import NoiseModel, ReadoutError
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+from shared_circuits import ghz
 
 from qiskit_haiqu.emulator.mitigation import (
     ReadoutErrors,
@@ -27,16 +28,6 @@ ASYMMETRIC = np.array([[0.9, 0.2], [0.1, 0.8]])
 
 def _symmetric(p: float) -> np.ndarray:
     return np.array([[1 - p, p], [p, 1 - p]])
-
-
-def _ghz(num_qubits: int, *, measure: bool = True) -> QuantumCircuit:
-    circuit = QuantumCircuit(num_qubits, name=f"ghz{num_qubits}")
-    circuit.h(0)
-    for qubit in range(num_qubits - 1):
-        circuit.cx(qubit, qubit + 1)
-    if measure:
-        circuit.measure_all()
-    return circuit
 
 
 def _tvd(dist: dict[str, float], ideal: dict[str, float]) -> float:
@@ -116,7 +107,7 @@ def test_final_measurements_maps_each_clbit_to_its_last_measured_qubit():
 
 
 def test_sampler_mitigation_brings_a_fake_device_ghz_closer_to_ideal(api, exp_id):
-    circuit = api.upload(exp_id, _ghz(3))
+    circuit = api.upload(exp_id, ghz(3))
     body = {
         "experiment_id": exp_id,
         "circuit_ids": [circuit],
@@ -162,8 +153,8 @@ def test_sampler_mitigation_uses_each_clbits_physical_qubit(api, exp_id):
 
 
 def test_mitigation_changes_nothing_on_the_noiseless_simulator(api, exp_id):
-    sample = api.upload(exp_id, _ghz(3))
-    estimate = api.upload(exp_id, _ghz(2, measure=False))
+    sample = api.upload(exp_id, ghz(3))
+    estimate = api.upload(exp_id, ghz(2, measure=False))
     body = {"experiment_id": exp_id, "shots": 500, "options": {"seed_simulator": 4}}
     for extra in (
         {"circuit_ids": [sample]},
@@ -201,7 +192,7 @@ def _zz_without_readout_error() -> tuple[float, float]:
     """
     backend = FakeManilaV2()
     transpiled = transpile(
-        _ghz(2, measure=False), backend=backend, optimization_level=1, seed_transpiler=0
+        ghz(2, measure=False), backend=backend, optimization_level=1, seed_transpiler=0
     )
     physical = transpiled.layout.final_index_layout()
     transpiled.save_expectation_value(Pauli("ZZ"), physical, label="zz")
@@ -212,7 +203,7 @@ def _zz_without_readout_error() -> tuple[float, float]:
 
 
 def test_estimator_readout_attenuation_and_its_mitigation_on_a_fake_device(api, exp_id):
-    circuit = api.upload(exp_id, _ghz(2, measure=False))
+    circuit = api.upload(exp_id, ghz(2, measure=False))
     body = {
         "experiment_id": exp_id,
         "circuit_ids": [circuit],
@@ -240,7 +231,7 @@ def test_user_noise_model_readout_error_is_mitigated_too(api, exp_id):
     noise.add_all_qubit_readout_error(ReadoutError(_symmetric(0.1)))
     options = {"noise_model": noise.to_dict(serializable=True), "seed_simulator": 6}
     sample = api.upload(exp_id, bell())
-    estimate = api.upload(exp_id, _ghz(2, measure=False))
+    estimate = api.upload(exp_id, ghz(2, measure=False))
     body = {"experiment_id": exp_id, "shots": 8000, "options": options}
     raw = api.run(**body, circuit_ids=[sample])["quantum_results"][0]
     mitigated = api.run(**body, circuit_ids=[sample], use_mitigation=True)["quantum_results"][0]
