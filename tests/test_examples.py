@@ -36,10 +36,13 @@ def test_qaoa_maxcut_beats_random_and_picks_an_optimal_cut():
 
 
 def test_parameter_sweep_matches_exact_values(tmp_path):
-    out = _run("parameter_sweep.py", "--output", str(tmp_path / "sweep.png"))
+    png = tmp_path / "sweep.png"
+    out = _run("parameter_sweep.py", "--output", str(png))
     worst = float(out.split("largest deviation from exact: ")[1].split()[0])
     assert worst < 5.0
     assert "shape (2, 9)" in out
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")  # matplotlib wrote the plot
+    assert png.stat().st_size > 10_000
 
 
 def test_vqe_reaches_the_exact_ground_energy():
