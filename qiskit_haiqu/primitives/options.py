@@ -82,7 +82,8 @@ class CommonOptions(_Closed):
     progress: StrictBool | ProgressCallback = False
     """While ``result()`` waits: ``True`` shows the job's status on standard error (one line
     updated in place in a terminal, a line per status change elsewhere); a callable is called
-    with a :class:`~qiskit_haiqu.JobProgress` at each status change."""
+    with a :class:`~qiskit_haiqu.JobProgress` at each status change (an exception it raises
+    ends the wait and propagates out of ``result()``; the job keeps running)."""
 
     def snapshot(self: _Options) -> _Options:
         """A deep copy for one run; the ``progress`` callback is shared, not copied."""

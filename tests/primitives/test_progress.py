@@ -180,3 +180,20 @@ def test_an_invalid_progress_value_is_refused(value):
             client=HaiquClient(url="http://127.0.0.1:9", api_key="k"),
             options={"progress": value},
         )
+
+
+def test_a_failing_callback_stops_the_wait_but_not_the_job(slow_client):
+    def broken(progress: JobProgress) -> None:
+        raise RuntimeError("callback bug")
+
+    sampler = HaiquSampler("aer_simulator", client=slow_client, options={"progress": broken})
+    job = sampler.run([bell()], shots=10)
+    with pytest.raises(RuntimeError, match="callback bug"):
+        job.result()
+    assert (
+        HaiquSampler("aer_simulator", client=slow_client)
+        .job(job.job_id())
+        .result()[0]
+        .data.meas.num_shots
+        == 10
+    )
