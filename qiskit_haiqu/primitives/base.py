@@ -14,7 +14,7 @@ from qiskit_haiqu.errors import HaiquError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
 from qiskit_haiqu.primitives.progress import progress_hook
-from qiskit_haiqu.primitives.runner import JobRunner, submission_fields
+from qiskit_haiqu.primitives.runner import JobRunner, jobs_with_context, submission_fields
 
 __all__ = ["HaiquPrimitive", "WireGroup"]
 
@@ -96,14 +96,33 @@ class HaiquPrimitive(Generic[OptionsT]):
         return self._runner.device_id
 
     def _reattached(
-        self, jobs: Sequence[RunJob], decode: Callable[[Sequence[RunJob]], PrimitiveResult[Any]]
+        self,
+        job_id: str,
+        kind: str,
+        rebuild: Callable[
+            [HaiquClient, Sequence[tuple[RunJob, dict[str, Any]]]], tuple[Any, list[list[int]]]
+        ],
+        decode: Callable[[Any, list[list[int]], Sequence[RunJob], str], PrimitiveResult[Any]],
     ) -> HaiquJob:
-        """A job handle on jobs submitted earlier (see ``job()`` of the primitives)."""
+        """A job handle on jobs submitted earlier (see ``job()`` of the primitives).
+
+        Args:
+            job_id: The primitive job id (Haiqu ids joined by ``";"``).
+            kind: ``"sampler"`` or ``"estimator"``: the primitive the jobs must come from.
+            rebuild: Rebuilds the submitted pubs, and their indices per job, from the jobs and
+                the context stored in their descriptions.
+            decode: Builds the result from those pubs, the final jobs and the device id.
+        """
+        client = self._runner.client
+        found = jobs_with_context(client, job_id, kind)
+        pubs, grouped = rebuild(client, found)
+        jobs = [job for job, _ in found]
+        device_id = jobs[0].device_id
         return HaiquJob(
-            self._runner.client,
+            client,
             jobs,
-            decode,
-            device_id=jobs[0].device_id,
+            lambda final: decode(pubs, grouped, final, device_id),
+            device_id=device_id,
             poll_interval=self._options.poll_interval,
             max_poll_interval=self._options.max_poll_interval,
             progress=progress_hook(self._options.progress),

@@ -21,7 +21,6 @@ from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
-    jobs_with_context,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -139,14 +138,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquEstimator.
         """
-        found = jobs_with_context(self._runner.client, job_id, "estimator")
-        prepared, grouped = _reattach(self._runner.client, found)
-        jobs = [job for job, _ in found]
-
-        def decode(final: Sequence[RunJob]) -> PrimitiveResult[PubResult]:
-            return _decode(prepared, grouped, final, jobs[0].device_id)
-
-        return self._reattached(jobs, decode)
+        return self._reattached(job_id, "estimator", _reattach, _decode)
 
 
 def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:

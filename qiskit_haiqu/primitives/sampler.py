@@ -27,7 +27,6 @@ from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
-    jobs_with_context,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -147,14 +146,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquSampler.
         """
-        found = jobs_with_context(self._runner.client, job_id, "sampler")
-        pubs, grouped = _reattach(self._runner.client, found)
-        jobs = [job for job, _ in found]
-
-        def decode(final: Sequence[RunJob]) -> PrimitiveResult[SamplerPubResult]:
-            return _decode(pubs, grouped, final, jobs[0].device_id)
-
-        return self._reattached(jobs, decode)
+        return self._reattached(job_id, "sampler", _reattach, _decode)
 
 
 def _reattach(
