@@ -40,15 +40,20 @@ print(json.dumps({"id": job.job_id(), "summary": summary,
 """
 
 
-def test_result_from_another_process_is_the_same(emulator):
+def _submit_elsewhere(script: str, url: str) -> dict:
+    """Run ``script`` in a fresh Python process; return the JSON it printed last."""
     completed = subprocess.run(
-        [sys.executable, "-c", SUBMITTER, emulator.url, API_KEY],
+        [sys.executable, "-c", script, url, API_KEY],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    original = json.loads(completed.stdout.strip().splitlines()[-1])
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_result_from_another_process_is_the_same(emulator):
+    original = _submit_elsewhere(SUBMITTER, emulator.url)
     with HaiquClient(url=emulator.url, api_key=API_KEY) as client:
         job = HaiquSampler("aer_simulator", client=client).job(original["id"])
         result = job.result()
@@ -111,14 +116,7 @@ print(json.dumps({"id": job.job_id(),
 
 
 def test_estimator_result_from_another_process_is_the_same(emulator):
-    completed = subprocess.run(
-        [sys.executable, "-c", ESTIMATOR_SUBMITTER, emulator.url, API_KEY],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    original = json.loads(completed.stdout.strip().splitlines()[-1])
+    original = _submit_elsewhere(ESTIMATOR_SUBMITTER, emulator.url)
     with HaiquClient(url=emulator.url, api_key=API_KEY) as client:
         result = HaiquEstimator("aer_simulator", client=client).job(original["id"]).result()
     assert [r.data.evs.tolist() for r in result] == original["evs"]
