@@ -114,6 +114,7 @@ def _wait(client: Any, job_id: str) -> None:
     from qiskit_haiqu.primitives.progress import TerminalProgress
 
     job = client.get_job(job_id)
+    # The primitive job's polling and progress, reused; only waiting: nothing is decoded.
     handle = HaiquJob(
         client,
         [job],
@@ -182,18 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--experiment", default="qiskit-haiqu")
     jobs.add_argument("--limit", type=int, default=10)
     jobs.set_defaults(func=_cmd_jobs)
+    by_id = {}
     for name, func, text in (
         ("job", _cmd_job, "status, timings, cost and logs of a job"),
         ("cancel", _cmd_cancel, "cancel a job"),
         ("result", _cmd_result, "counts (sampler jobs) or values (estimator jobs) of a job"),
     ):
-        p = with_client(sub.add_parser(name, help=text))
+        by_id[name] = p = with_client(sub.add_parser(name, help=text))
         p.add_argument("job_id")
         p.set_defaults(func=func)
-        if name == "result":
-            p.add_argument("--top", type=int, help="only the N most frequent outcomes")
-            p.add_argument("--raw", action="store_true", help="the service's quantum_results")
-            p.add_argument("--wait", action="store_true", help="wait for the job, with progress")
+    result = by_id["result"]
+    result.add_argument("--top", type=int, help="only the N most frequent outcomes")
+    result.add_argument("--raw", action="store_true", help="the service's quantum_results")
+    result.add_argument("--wait", action="store_true", help="wait for the job, with progress")
     return parser
 
 

@@ -40,7 +40,7 @@ class JobProgress:
         return self.finished == self.total
 
     def describe(self) -> str:
-        """One human-readable line, e.g. ``job abc on aer_simulator: RUNNING (1/2 done, 3.1 s)``."""
+        """One line, e.g. ``Haiqu job jb-1;jb-2 on aer_simulator: RUNNING (1/2 done, 3.1 s)``."""
         parts = f"{self.finished}/{self.total} done, " if self.total > 1 else ""
         return (
             f"Haiqu job {self.job_id} on {self.device_id}: {self.status} "
