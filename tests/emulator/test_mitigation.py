@@ -106,17 +106,27 @@ def test_final_measurements_maps_each_clbit_to_its_last_measured_qubit():
 # Over HTTP --------------------------------------------------------------------------------
 
 
+def _on_fake_manila(exp_id: str, circuit_id: str, shots: int, seed: int, **extra: object) -> dict:
+    """A ``POST /run`` body for one circuit on fake_manila with a fixed simulator seed."""
+    return {
+        "experiment_id": exp_id,
+        "circuit_ids": [circuit_id],
+        "device_id": "fake_manila",
+        "shots": shots,
+        "options": {"seed_simulator": seed},
+        **extra,
+    }
+
+
+def _plain_and_mitigated(api, **body: object) -> tuple[dict, dict]:
+    """The finished job of ``body`` without and with ``use_mitigation``."""
+    return api.run(**body), api.run(**body, use_mitigation=True)
+
+
 def test_sampler_mitigation_brings_a_fake_device_ghz_closer_to_ideal(api, exp_id):
     circuit = api.upload(exp_id, ghz(3))
-    body = {
-        "experiment_id": exp_id,
-        "circuit_ids": [circuit],
-        "device_id": "fake_manila",
-        "shots": 4000,
-        "options": {"seed_simulator": 21},
-    }
-    (raw,) = api.run(**body)["quantum_results"]
-    (mitigated,) = api.run(**body, use_mitigation=True)["quantum_results"]
+    plain, fixed = _plain_and_mitigated(api, **_on_fake_manila(exp_id, circuit, 4000, 21))
+    (raw,), (mitigated,) = plain["quantum_results"], fixed["quantum_results"]
     ideal = {"000": 0.5, "111": 0.5}
     assert set(mitigated) == set(raw)  # the observed outcomes, nothing invented
     assert math.isclose(sum(mitigated.values()), 1.0, abs_tol=1e-9)
@@ -135,19 +145,13 @@ def test_sampler_mitigation_uses_each_clbits_physical_qubit(api, exp_id):
     for qubit in range(5):
         circuit.measure(qubit, (qubit + 2) % 5)
     circuit_id = api.upload(exp_id, circuit)
-    body = {
-        "experiment_id": exp_id,
-        "circuit_ids": [circuit_id],
-        "device_id": "fake_manila",
-        "shots": 8000,
-        "options": {"seed_simulator": 11},
-    }
+    body = _on_fake_manila(exp_id, circuit_id, 8000, 11)
 
     def zero_marginals(dist: dict[str, float]) -> np.ndarray:
         return np.array([sum(v for k, v in dist.items() if k[-1 - b] == "0") for b in range(5)])
 
-    (raw,) = api.run(**body)["quantum_results"]
-    (mitigated,) = api.run(**body, use_mitigation=True)["quantum_results"]
+    plain, fixed = _plain_and_mitigated(api, **body)
+    (raw,), (mitigated,) = plain["quantum_results"], fixed["quantum_results"]
     assert zero_marginals(raw).max() > 0.05
     assert np.abs(zero_marginals(mitigated)).max() < 0.01
 
@@ -160,21 +164,14 @@ def test_mitigation_changes_nothing_on_the_noiseless_simulator(api, exp_id):
         {"circuit_ids": [sample]},
         {"circuit_ids": [estimate], "observables": [[[["ZZ", "XX"], [1.0, 0.5]]]]},
     ):
-        plain = api.run(**body, **extra)
-        mitigated = api.run(**body, **extra, use_mitigation=True)
+        plain, mitigated = _plain_and_mitigated(api, **body, **extra)
         assert mitigated["quantum_results"] == plain["quantum_results"]
         assert mitigated["info"] == plain["info"]
 
 
 def test_readout_mitigation_can_be_switched_off(api, exp_id):
     circuit = api.upload(exp_id, bell())
-    body = {
-        "experiment_id": exp_id,
-        "circuit_ids": [circuit],
-        "device_id": "fake_manila",
-        "shots": 1000,
-        "options": {"seed_simulator": 8},
-    }
+    body = _on_fake_manila(exp_id, circuit, 1000, 8)
     plain = api.run(**body)["quantum_results"]
     switched_off = {"readout_mitigation": False}
     body["options"] = {"seed_simulator": 8, "error_mitigation_options": switched_off}
@@ -204,16 +201,8 @@ def _zz_without_readout_error() -> tuple[float, float]:
 
 def test_estimator_readout_attenuation_and_its_mitigation_on_a_fake_device(api, exp_id):
     circuit = api.upload(exp_id, ghz(2, measure=False))
-    body = {
-        "experiment_id": exp_id,
-        "circuit_ids": [circuit],
-        "device_id": "fake_manila",
-        "shots": 8000,
-        "observables": [[[["ZZ"], [1.0]]]],
-        "options": {"seed_simulator": 17},
-    }
-    plain = api.run(**body)
-    mitigated = api.run(**body, use_mitigation=True)
+    body = _on_fake_manila(exp_id, circuit, 8000, 17, observables=[[[["ZZ"], [1.0]]]])
+    plain, mitigated = _plain_and_mitigated(api, **body)
     ((raw,),), ((raw_std,),) = plain["quantum_results"], plain["info"]["uncertainty"]
     ((value,),), ((std,),) = mitigated["quantum_results"], mitigated["info"]["uncertainty"]
     reference, factor = _zz_without_readout_error()
@@ -233,14 +222,15 @@ def test_user_noise_model_readout_error_is_mitigated_too(api, exp_id):
     sample = api.upload(exp_id, bell())
     estimate = api.upload(exp_id, ghz(2, measure=False))
     body = {"experiment_id": exp_id, "shots": 8000, "options": options}
-    raw = api.run(**body, circuit_ids=[sample])["quantum_results"][0]
-    mitigated = api.run(**body, circuit_ids=[sample], use_mitigation=True)["quantum_results"][0]
+    plain, fixed = _plain_and_mitigated(api, **body, circuit_ids=[sample])
+    raw, mitigated = plain["quantum_results"][0], fixed["quantum_results"][0]
     ideal = {"00": 0.5, "11": 0.5}
     assert _tvd(raw, ideal) > 0.15  # 1 - 0.9**2 = 19% of the weight moved
     assert _tvd(mitigated, ideal) < 0.03
     observables = [[[["ZZ"], [1.0]]]]
-    plain = api.run(**body, circuit_ids=[estimate], observables=observables)
-    fixed = api.run(**body, circuit_ids=[estimate], observables=observables, use_mitigation=True)
+    plain, fixed = _plain_and_mitigated(
+        api, **body, circuit_ids=[estimate], observables=observables
+    )
     ((raw_zz,),), ((raw_std,),) = plain["quantum_results"], plain["info"]["uncertainty"]
     ((zz,),), ((std,),) = fixed["quantum_results"], fixed["info"]["uncertainty"]
     assert abs(raw_zz - 0.64) < 4 * raw_std  # (1 - 2 * 0.1) ** 2
