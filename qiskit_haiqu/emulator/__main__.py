@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qiskit_haiqu.emulator.server import serve
+from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve the fault-injection control endpoints (for tests)",
     )
     parser.add_argument("--min-job-seconds", type=float, default=0.0)
+    defaults = EmulatorSettings()
+    parser.add_argument(
+        "--key-format",
+        choices=KEY_FORMATS,
+        default=defaults.key_format,
+        help="how sampled outcomes are keyed: as Result.get_counts() writes them, the full "
+        "clbit string, or Aer's hex keys (default: %(default)s)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> None:
@@ -33,6 +42,7 @@ def run(arguments: argparse.Namespace) -> None:
         api_keys=arguments.api_keys,
         enable_faults=arguments.enable_faults,
         min_job_seconds=arguments.min_job_seconds,
+        key_format=arguments.key_format,
     )
 
 

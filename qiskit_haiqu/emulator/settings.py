@@ -6,12 +6,18 @@ import hmac
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-__all__ = ["EmulatorSettings"]
+__all__ = ["KEY_FORMATS", "EmulatorSettings"]
+
+KEY_FORMATS = ("get_counts", "full", "hex")
+"""Values of :attr:`EmulatorSettings.key_format`."""
 
 
 @dataclass(frozen=True)
 class EmulatorSettings:
     """How the emulator behaves: who may call it, how fast jobs run, and its size limits.
+
+    Where the real service's behaviour is unknown (see ``haiqu-api.md`` §15), a setting picks
+    one plausible behaviour; its default is the most likely one.
 
     Attributes:
         api_keys: Keys accepted in the ``authorization`` header or the ``HAIQU_API_KEY``
@@ -33,6 +39,12 @@ class EmulatorSettings:
         max_shots: Largest ``shots``.
         max_logged_requests: The request log keeps this many most recent entries.
         version: What ``GET /version`` answers.
+        key_format: How sampled outcomes are keyed in ``quantum_results`` (§15 Q2):
+            ``"get_counts"`` (default) as Qiskit's ``Result.get_counts()`` writes them for
+            the executed circuit (one space-separated group per classical register, cut
+            positionally from the full clbit string); ``"full"`` the full clbit string,
+            ``num_clbits`` characters, clbit 0 rightmost, no spaces; ``"hex"`` Aer's raw
+            ``0x..`` keys.
     """
 
     api_keys: Collection[str] = field(default_factory=tuple)
@@ -50,6 +62,7 @@ class EmulatorSettings:
     max_shots: int = 10_000_000
     max_logged_requests: int = 10_000
     version: str = "0.1.0-emulator"
+    key_format: str = "get_counts"
 
     def __post_init__(self) -> None:
         """Normalise ``api_keys`` to a tuple and check the numbers."""
@@ -58,6 +71,8 @@ class EmulatorSettings:
             raise ValueError("min_job_seconds must be >= 0")
         if self.max_workers < 1:
             raise ValueError("max_workers must be >= 1")
+        if self.key_format not in KEY_FORMATS:
+            raise ValueError(f"key_format must be one of {', '.join(KEY_FORMATS)}")
 
     def accepts_key(self, key: str | None) -> bool:
         """Whether ``key`` authenticates a request."""

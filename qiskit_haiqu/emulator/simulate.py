@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 from qiskit import qpy, transpile
-from qiskit.circuit import CONTROL_FLOW_OP_NAMES, ClassicalRegister, QuantumCircuit
+from qiskit.circuit import CONTROL_FLOW_OP_NAMES, QuantumCircuit
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Pauli, Statevector
 from qiskit.result import Result
+from qiskit.result.postprocess import format_counts_memory
 from qiskit_aer import AerSimulator
 from qiskit_aer.library import SaveExpectationValue
 from qiskit_aer.noise import NoiseModel
@@ -39,7 +40,6 @@ from qiskit_haiqu.emulator.mitigation import (
 )
 
 __all__ = [
-    "KEY_FORMATS",
     "Entry",
     "RunPlan",
     "Simulator",
@@ -47,7 +47,6 @@ __all__ = [
     "estimate_cost",
 ]
 
-KEY_FORMATS = ("spaced", "joined", "hex")
 _CACHE_SIZE = 256
 _NOISY_EXPECTATION_SHOTS = 1024
 _SEED_MOD = 2**63
@@ -109,7 +108,7 @@ class RunPlan:
     method: str | None = None
     bond_dim: int | None = None
     noise_model: NoiseModel | None = None
-    key_format: str = "spaced"
+    key_format: str = "get_counts"
     use_mitigation: bool = False
     readout_mitigation: bool = True
     statevector: bool = False
@@ -183,7 +182,7 @@ class Simulator:
         if seed is not None:
             run_options["seed_simulator"] = seed
         result = _execute(simulator, prepared.circuit, entry, run_options)
-        fmt = key_formatter(entry.circuit, plan.key_format)
+        fmt = key_formatter(prepared.circuit, plan.key_format)
         errors = self._readout_errors(plan, simulator) if _mitigates(plan) else ReadoutErrors()
         clbit_qubits = final_measurements(prepared.circuit) if errors else {}
         dists = []
@@ -384,38 +383,30 @@ def _binds(circuit: QuantumCircuit, entry: Entry) -> dict[Any, list[float]] | No
 
 
 def key_formatter(circuit: QuantumCircuit, key_format: str) -> Callable[[int], str]:
-    """How a clbit integer becomes a result key, for ``emulator_key_format``."""
-    width = circuit.num_clbits
+    """How a clbit integer becomes a result key under the ``key_format`` setting.
+
+    Args:
+        circuit: The executed circuit (its clbits and classical registers).
+        key_format: ``"get_counts"``: as ``Result.get_counts()`` writes keys for this
+            circuit, i.e. :func:`~qiskit.result.postprocess.format_counts_memory` with the
+            header Aer writes (``creg_sizes`` of every register, zero-width and overlapping
+            ones included, and ``memory_slots``): the full clbit string is cut from the
+            left into groups of the reversed register sizes, purely by position.
+            ``"full"``: the ``num_clbits``-character bit string. ``"hex"``: Aer's raw key.
+            Without clbits, both string formats give ``""``.
+    """
     if key_format == "hex":
         return hex
-    sizes = _register_sizes(circuit) if key_format == "spaced" else None
-    if not sizes or len(sizes) < 2:
-        return lambda value: format(value, f"0{width}b") if width else ""
-
-    def spaced(value: int) -> str:
-        bits = format(value, f"0{width}b")
-        parts = []
-        end = width
-        for size in sizes:
-            parts.append(bits[end - size : end])
-            end -= size
-        return " ".join(reversed(parts))
-
-    return spaced
-
-
-def _register_sizes(circuit: QuantumCircuit) -> list[int] | None:
-    """Register sizes when the registers cover the clbits in order, else ``None``."""
-    offset = 0
-    sizes = []
-    registers: list[ClassicalRegister] = [r for r in circuit.cregs if r.size]
-    for register in registers:
-        for position, bit in enumerate(register):
-            if circuit.find_bit(bit).index != offset + position:
-                return None
-        offset += register.size
-        sizes.append(register.size)
-    return sizes if offset == circuit.num_clbits else None
+    width = circuit.num_clbits
+    if not width:
+        return lambda value: ""
+    if key_format == "full":
+        return lambda value: format(value, f"0{width}b")
+    header = {
+        "creg_sizes": [[register.name, register.size] for register in circuit.cregs],
+        "memory_slots": width,
+    }
+    return lambda value: str(format_counts_memory(hex(value), header))
 
 
 def _statevector(circuit: QuantumCircuit) -> list[list[float]]:

@@ -20,7 +20,7 @@ from qiskit_aer.noise import NoiseModel
 from qiskit_haiqu.api.models import RunSubmit, RunType
 from qiskit_haiqu.emulator.devices import AER_SIMULATOR, MPS_METHOD, DeviceCatalog
 from qiskit_haiqu.emulator.settings import EmulatorSettings
-from qiskit_haiqu.emulator.simulate import KEY_FORMATS, Entry, RunPlan
+from qiskit_haiqu.emulator.simulate import Entry, RunPlan
 from qiskit_haiqu.emulator.state import CircuitRecord, EmulatorState
 
 __all__ = ["InvalidRequest", "build_plan", "parse_run_submit"]
@@ -122,7 +122,7 @@ def build_plan(
         method=options.method,
         bond_dim=options.bond_dim,
         noise_model=options.noise_model,
-        key_format=options.key_format,
+        key_format=settings.key_format,
         use_mitigation=bool(request.use_mitigation),
         readout_mitigation=options.readout_mitigation,
         statevector=statevector,
@@ -144,7 +144,6 @@ class _Options:
         self.seed: int | None = None
         self.bond_dim: int | None = None
         self.noise_model: NoiseModel | None = None
-        self.key_format = "spaced"
         self.readout_mitigation = True
         mitigation = options.get("error_mitigation_options")
         if mitigation is not None:
@@ -183,14 +182,6 @@ class _Options:
                 )
             else:
                 self.bond_dim = int(bond)
-        key_format = options.get("emulator_key_format", "spaced")
-        if key_format not in KEY_FORMATS:
-            bad(
-                "emulator_key_format",
-                f"emulator_key_format must be one of {', '.join(KEY_FORMATS)}.",
-            )
-        else:
-            self.key_format = str(key_format)
         noise = options.get("noise_model")
         if noise is not None:
             if device_id != AER_SIMULATOR:

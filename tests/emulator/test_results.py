@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
-from qiskit.circuit import Parameter
+from qiskit.circuit import Clbit, Parameter
 from qiskit.quantum_info import Statevector
+from qiskit_aer import AerSimulator
 
+from qiskit_haiqu.emulator.settings import KEY_FORMATS
+
+from ._servers import emulator_api
 from ._support import Api, bell
 
 
@@ -43,14 +49,76 @@ def test_bell_distribution_is_a_real_sample(api, exp_id):
     assert "uncertainty" not in (job["info"] or {})
 
 
-@pytest.mark.parametrize(
-    ("key_format", "key"), [(None, "1 01"), ("spaced", "1 01"), ("joined", "101"), ("hex", "0x5")]
-)
-def test_key_formats(api, exp_id, key_format, key):
+def test_default_keys_are_get_counts_keys(api, exp_id):
     circuit = api.upload(exp_id, _two_registers())
-    options = {} if key_format is None else {"emulator_key_format": key_format}
-    job = api.run(experiment_id=exp_id, circuit_ids=[circuit], shots=10, options=options)
+    job = api.run(experiment_id=exp_id, circuit_ids=[circuit], shots=10)
+    assert job["quantum_results"] == [{"1 01": 1.0}]
+
+
+@pytest.fixture(scope="module")
+def keyed_apis() -> Iterator[dict[str, Api]]:
+    """One emulator per ``key_format`` setting."""
+    with ExitStack() as stack:
+        yield {fmt: stack.enter_context(emulator_api(key_format=fmt)) for fmt in KEY_FORMATS}
+
+
+@pytest.mark.parametrize(
+    ("key_format", "key"), [("get_counts", "1 01"), ("full", "101"), ("hex", "0x5")]
+)
+def test_key_format_is_the_servers_setting(keyed_apis, key_format, key):
+    api = keyed_apis[key_format]
+    exp_id = api.experiment()
+    circuit = api.upload(exp_id, _two_registers())
+    job = api.run(experiment_id=exp_id, circuit_ids=[circuit], shots=10)
     assert job["quantum_results"] == [{key: 1.0}]
+    # The former per-request option is now an unknown option key: ignored, like any other.
+    asked = api.run(
+        experiment_id=exp_id,
+        circuit_ids=[circuit],
+        shots=10,
+        options={"emulator_key_format": "hex" if key_format != "hex" else "full"},
+    )
+    assert asked["quantum_results"] == [{key: 1.0}]
+
+
+def _loose_between() -> QuantumCircuit:
+    """clbits [c0, c1, loose, d0] holding 0b1001: Aer's get_counts key is '1 00'."""
+    circuit = QuantumCircuit(4)
+    circuit.add_register(ClassicalRegister(2, "c"))
+    circuit.add_bits([Clbit()])
+    circuit.add_register(ClassicalRegister(1, "d"))
+    circuit.x([0, 3])
+    circuit.measure(range(4), range(4))
+    return circuit
+
+
+def _zero_width_between() -> QuantumCircuit:
+    circuit = QuantumCircuit(QuantumRegister(3), ClassicalRegister(1, "a"))
+    circuit.add_register(ClassicalRegister(0, "empty"))
+    circuit.add_register(ClassicalRegister(2, "b"))
+    circuit.x([0, 2])
+    circuit.measure(range(3), range(3))
+    return circuit
+
+
+def _overlapping() -> QuantumCircuit:
+    bits = [Clbit() for _ in range(3)]
+    circuit = QuantumCircuit(3)
+    circuit.add_bits(bits)
+    circuit.add_register(ClassicalRegister(name="a", bits=bits[:2]))
+    circuit.add_register(ClassicalRegister(name="b", bits=bits[1:]))
+    circuit.x([0, 2])
+    circuit.measure(range(3), range(3))
+    return circuit
+
+
+@pytest.mark.parametrize("build", [_loose_between, _zero_width_between, _overlapping])
+def test_odd_layouts_get_aers_keys_over_http(api, exp_id, build):
+    circuit = build()
+    (aer_key,) = AerSimulator().run(circuit, shots=10).result().get_counts()
+    circuit_id = api.upload(exp_id, circuit)
+    job = api.run(experiment_id=exp_id, circuit_ids=[circuit_id], shots=10)
+    assert job["quantum_results"] == [{aer_key: 1.0}]
 
 
 def test_keys_are_padded_to_all_clbits(api, exp_id):
@@ -62,19 +130,15 @@ def test_keys_are_padded_to_all_clbits(api, exp_id):
     assert job["quantum_results"] == [{"001": 1.0}]
 
 
-def test_circuit_without_measurements_gives_the_empty_key(api, exp_id):
+@pytest.mark.parametrize(("key_format", "key"), [("get_counts", ""), ("full", ""), ("hex", "0x0")])
+def test_circuit_without_measurements_gives_the_empty_key(keyed_apis, key_format, key):
+    api = keyed_apis[key_format]
+    exp_id = api.experiment()
     circuit = QuantumCircuit(2)
     circuit.h(0)
     circuit_id = api.upload(exp_id, circuit)
-    spaced = api.run(experiment_id=exp_id, circuit_ids=[circuit_id], shots=10)
-    hexed = api.run(
-        experiment_id=exp_id,
-        circuit_ids=[circuit_id],
-        shots=10,
-        options={"emulator_key_format": "hex"},
-    )
-    assert spaced["quantum_results"] == [{"": 1.0}]
-    assert hexed["quantum_results"] == [{"0x0": 1.0}]
+    job = api.run(experiment_id=exp_id, circuit_ids=[circuit_id], shots=10)
+    assert job["quantum_results"] == [{key: 1.0}]
 
 
 def test_mitigation_returns_quasi_probabilities(api, exp_id):

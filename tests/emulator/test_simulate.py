@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter
+import pytest
+from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.circuit import Clbit, Parameter
 from qiskit_aer import AerSimulator
 
+from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
 from qiskit_haiqu.emulator.simulate import Entry, _execute, key_formatter
 
 
@@ -21,9 +25,108 @@ def test_rows_without_parameters_left_after_transpilation_run_once_each():
     assert [result.get_counts(i) for i in range(3)] == [{"0": 5}] * 3
 
 
-def test_key_formats_follow_register_layout():
-    circuit = QuantumCircuit(1)
-    circuit.add_bits(QuantumCircuit(0, 2).clbits)  # loose clbits: no register split
-    assert key_formatter(circuit, "spaced")(2) == "10"
-    assert key_formatter(circuit, "hex")(2) == "0x2"
-    assert key_formatter(QuantumCircuit(1), "joined")(0) == ""
+def _layout(parts: list[int | tuple[str, list[int]]], num_clbits: int) -> QuantumCircuit:
+    """``num_clbits`` loose clbits, then registers over some of them, in ``parts`` order.
+
+    An int in ``parts`` is a zero-width register's position in ``cregs`` (named ``z<i>``);
+    a pair is a register's name and the indices of its clbits, in register order.
+    """
+    bits = [Clbit() for _ in range(num_clbits)]
+    circuit = QuantumCircuit(max(num_clbits, 1))
+    circuit.add_bits(bits)
+    for part in parts:
+        if isinstance(part, int):
+            circuit.add_register(ClassicalRegister(0, f"z{part}"))
+        else:
+            name, indices = part
+            circuit.add_register(ClassicalRegister(name=name, bits=[bits[i] for i in indices]))
+    return circuit
+
+
+def _registers(*sizes: int) -> QuantumCircuit:
+    """Plain registers ``r0, r1, ...`` of these sizes, in clbit order."""
+    circuit = QuantumCircuit(max(sum(sizes), 1))
+    for index, size in enumerate(sizes):
+        circuit.add_register(ClassicalRegister(size, f"r{index}"))
+    return circuit
+
+
+def _with_loose(position: str) -> QuantumCircuit:
+    """Registers c (2) and d (1), with one loose clbit first, between them or last."""
+    circuit = QuantumCircuit(4)
+    c, d, loose = ClassicalRegister(2, "c"), ClassicalRegister(1, "d"), [Clbit()]
+    order = {"first": [loose, c, d], "between": [c, loose, d], "last": [c, d, loose]}[position]
+    for item in order:
+        if isinstance(item, ClassicalRegister):
+            circuit.add_register(item)
+        else:
+            circuit.add_bits(item)
+    return circuit
+
+
+# Odd classical layouts: what Aer's ``get_counts()`` makes of each is the reference.
+LAYOUTS: dict[str, Callable[[], QuantumCircuit]] = {
+    "one register": lambda: _registers(3),
+    "three registers": lambda: _registers(2, 1, 3),
+    "loose clbit first": lambda: _with_loose("first"),
+    "loose clbit between": lambda: _with_loose("between"),
+    "loose clbit last": lambda: _with_loose("last"),
+    "no registers": lambda: _layout([], 3),
+    "register covering some clbits": lambda: _layout([("r", [1, 2])], 4),
+    "register out of clbit order": lambda: _layout([("r", [2, 0]), ("s", [1])], 3),
+    "overlapping registers": lambda: _layout([("a", [0, 1]), ("b", [1, 2])], 3),
+    "zero-width register last": lambda: _layout([("c0", [0, 1]), 1], 2),
+    "zero-width register first": lambda: _layout([0, ("c0", [0, 1])], 2),
+    "zero-width register between": lambda: _layout([("a", [0]), 1, ("b", [1, 2])], 3),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_get_counts_keys_are_exactly_aers(name):
+    circuit = LAYOUTS[name]()
+    circuit.h(range(circuit.num_clbits))
+    circuit.measure(range(circuit.num_clbits), range(circuit.num_clbits))
+    result = AerSimulator().run(circuit, shots=400, seed_simulator=11).result()
+    raw: dict[str, int] = result.data(0)["counts"]
+    assert len(raw) == 2**circuit.num_clbits  # every outcome occurs, so every key is compared
+    expected = result.get_counts()
+    for key_format, reference in (
+        ("get_counts", expected),
+        ("hex", raw),
+        ("full", {format(int(k, 16), f"0{circuit.num_clbits}b"): v for k, v in raw.items()}),
+    ):
+        fmt = key_formatter(circuit, key_format)
+        assert {fmt(int(key, 16)): count for key, count in raw.items()} == reference, key_format
+
+
+def test_get_counts_keys_of_odd_layouts_are_positional():
+    # Aer's header: creg_sizes of every register (zero-width, overlapping), memory_slots =
+    # num_clbits; the key is cut from the left in reversed(creg_sizes) groups.
+    assert key_formatter(_with_loose("between"), "get_counts")(0b1001) == "1 00"
+    assert key_formatter(_with_loose("first"), "get_counts")(0b1001) == "1 00"
+    overlapping = LAYOUTS["overlapping registers"]()
+    assert key_formatter(overlapping, "get_counts")(0b101) == "10 1"
+    assert key_formatter(LAYOUTS["zero-width register last"](), "get_counts")(1) == " 01"
+    assert key_formatter(LAYOUTS["zero-width register first"](), "get_counts")(1) == "01 "
+    assert key_formatter(LAYOUTS["no registers"](), "get_counts")(1) == "001"
+
+
+@pytest.mark.parametrize("key_format", KEY_FORMATS)
+def test_key_formats_without_clbits(key_format):
+    expected = {"get_counts": "", "full": "", "hex": "0x0"}[key_format]
+    assert key_formatter(QuantumCircuit(2), key_format)(0) == expected
+    zero_width_only = QuantumCircuit(2)
+    zero_width_only.add_register(ClassicalRegister(0, "c"))
+    assert key_formatter(zero_width_only, key_format)(0) == expected
+
+
+def test_full_and_hex_keys_ignore_registers():
+    circuit = _with_loose("between")
+    assert key_formatter(circuit, "full")(0b1001) == "1001"
+    assert key_formatter(circuit, "hex")(0b1001) == "0x9"
+
+
+def test_settings_check_their_choices():
+    assert EmulatorSettings().key_format == "get_counts"
+    with pytest.raises(ValueError, match="key_format"):
+        EmulatorSettings(key_format="spaced")
