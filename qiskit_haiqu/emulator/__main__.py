@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qiskit_haiqu.emulator.server import serve
-from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
+from qiskit_haiqu.emulator.settings import KEY_FORMATS, UPLOAD_LAYOUTS, EmulatorSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how sampled outcomes are keyed: as Result.get_counts() writes them, the full "
         "clbit string, or Aer's hex keys (default: %(default)s)",
     )
+    parser.add_argument(
+        "--upload-layout",
+        choices=UPLOAD_LAYOUTS,
+        default=defaults.upload_layout,
+        help="whether observables of an uploaded circuit that carries a layout are read as "
+        "virtual and mapped through it (honour) or not (ignore) (default: %(default)s)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> None:
@@ -43,6 +50,7 @@ def run(arguments: argparse.Namespace) -> None:
         enable_faults=arguments.enable_faults,
         min_job_seconds=arguments.min_job_seconds,
         key_format=arguments.key_format,
+        upload_layout=arguments.upload_layout,
     )
 
 

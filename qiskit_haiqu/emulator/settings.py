@@ -6,10 +6,13 @@ import hmac
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-__all__ = ["KEY_FORMATS", "EmulatorSettings"]
+__all__ = ["KEY_FORMATS", "UPLOAD_LAYOUTS", "EmulatorSettings"]
 
 KEY_FORMATS = ("get_counts", "full", "hex")
 """Values of :attr:`EmulatorSettings.key_format`."""
+
+UPLOAD_LAYOUTS = ("honour", "ignore")
+"""Values of :attr:`EmulatorSettings.upload_layout`."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class EmulatorSettings:
             positionally from the full clbit string); ``"full"`` the full clbit string,
             ``num_clbits`` characters, clbit 0 rightmost, no spaces; ``"hex"`` Aer's raw
             ``0x..`` keys.
+        upload_layout: What the server makes of the ``layout`` an uploaded circuit carries
+            (§15 Q8): ``"honour"`` (default) reads observables as virtual, at the width of
+            the circuit before its layout, and maps them with ``apply_layout(layout)``
+            before its own transpilation; ``"ignore"`` drops the layout, so observables
+            are at the circuit's full width.
     """
 
     api_keys: Collection[str] = field(default_factory=tuple)
@@ -63,6 +71,7 @@ class EmulatorSettings:
     max_logged_requests: int = 10_000
     version: str = "0.1.0-emulator"
     key_format: str = "get_counts"
+    upload_layout: str = "honour"
 
     def __post_init__(self) -> None:
         """Normalise ``api_keys`` to a tuple and check the numbers."""
@@ -73,6 +82,8 @@ class EmulatorSettings:
             raise ValueError("max_workers must be >= 1")
         if self.key_format not in KEY_FORMATS:
             raise ValueError(f"key_format must be one of {', '.join(KEY_FORMATS)}")
+        if self.upload_layout not in UPLOAD_LAYOUTS:
+            raise ValueError(f"upload_layout must be one of {', '.join(UPLOAD_LAYOUTS)}")
 
     def accepts_key(self, key: str | None) -> bool:
         """Whether ``key`` authenticates a request."""

@@ -84,7 +84,9 @@ class Entry:
         circuit_id: The stored circuit's id (the transpilation cache key).
         circuit: The decoded circuit.
         rows: ``(rows, num_parameters)`` values in ``circuit.parameters`` order, or ``None``.
-        observables: ``[(labels, coefficients), ...]``, or ``None`` for a sampling entry.
+        observables: ``[(labels, coefficients), ...]`` at the circuit's full width (already
+            mapped through its uploaded layout when the server honours it), or ``None`` for
+            a sampling entry.
     """
 
     circuit_id: str
@@ -306,6 +308,11 @@ class Simulator:
         if prepared is not None:
             return prepared
         circuit = entry.circuit
+        if circuit.layout is not None:
+            # Observables are at the uploaded circuit's full width (mapped through its
+            # layout already when it is honoured): the transpiler starts afresh from it.
+            circuit = circuit.copy()
+            circuit._layout = None  # noqa: SLF001 - there is no public way to drop it
         if strip_measurements:
             circuit = circuit.remove_final_measurements(inplace=False)
         if device_id == AER_SIMULATOR:

@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from qiskit.circuit import QuantumCircuit
+from qiskit.exceptions import QiskitError
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import TranspileLayout
 from qiskit_aer.noise import NoiseModel
 
 from qiskit_haiqu.api.models import RunSubmit, RunType
@@ -282,12 +285,17 @@ def _observables(
         )
         return [None] * len(records)
     terms = 0
+    result: list[list[tuple[Sequence[str], Sequence[float]]] | None] = []
     for index, (per_circuit, record) in enumerate(zip(observables, records, strict=True)):
-        width = record.circuit.num_qubits
+        circuit = record.circuit
+        # "honour": the uploaded circuit's layout makes its observables virtual (Q8).
+        layout = circuit.layout if settings.upload_layout == "honour" else None
+        mapped: list[tuple[Sequence[str], Sequence[float]]] = []
         for obs_index, (labels, coeffs) in enumerate(per_circuit):
             loc: Loc = ("body", "observables", index, obs_index)
             terms += len(labels)
-            if len(labels) != len(coeffs):
+            valid = len(labels) == len(coeffs)
+            if not valid:
                 errors.append(
                     error(loc, f"{len(labels)} Pauli labels but {len(coeffs)} coefficients.")
                 )
@@ -296,18 +304,35 @@ def _observables(
                     errors.append(
                         error((*loc, 0), f"Pauli label {label[:50]!r} must use only I, X, Y, Z.")
                     )
+                    valid = False
                     break
-                if len(label) != width:
+                if layout is None and len(label) != circuit.num_qubits:
                     errors.append(
                         error(
                             (*loc, 0),
                             f"Pauli label {label[:50]!r} has {len(label)} "
-                            f"characters; the circuit has {width} qubits.",
+                            f"characters; the circuit has {circuit.num_qubits} qubits.",
                         )
                     )
+                    valid = False
                     break
             if not all(math.isfinite(c) for c in coeffs):
                 errors.append(error((*loc, 1), "Coefficients must be finite real numbers."))
+                valid = False
+            if valid and layout is not None and labels:
+                try:
+                    labels, coeffs = _through_layout(labels, coeffs, layout)
+                except QiskitError as exc:
+                    errors.append(
+                        error(
+                            (*loc, 0),
+                            f"The circuit carries a layout, so its observables are virtual "
+                            f"and mapped through it (observable.apply_layout(circuit.layout)"
+                            f"): {exc.message}",
+                        )
+                    )
+            mapped.append((labels, coeffs))
+        result.append(mapped)
     if terms > settings.max_observable_terms:
         errors.append(
             error(
@@ -315,7 +340,20 @@ def _observables(
                 f"At most {settings.max_observable_terms} Pauli terms per job.",
             )
         )
-    return [list(per_circuit) for per_circuit in observables]
+    return result
+
+
+def _through_layout(
+    labels: Sequence[str], coeffs: Sequence[float], layout: TranspileLayout
+) -> tuple[list[str], list[float]]:
+    """An observable mapped as ``SparsePauliOp.apply_layout(layout)`` maps it.
+
+    Raises:
+        QiskitError: the observable's width is not the layout's virtual width.
+    """
+    operator = SparsePauliOp(list(labels), np.asarray(coeffs, dtype=float))
+    operator = operator.apply_layout(layout)
+    return operator.paulis.to_labels(), np.real(operator.coeffs).tolist()
 
 
 def _parameter_groups(

@@ -128,5 +128,8 @@ def test_full_and_hex_keys_ignore_registers():
 
 def test_settings_check_their_choices():
     assert EmulatorSettings().key_format == "get_counts"
+    assert EmulatorSettings().upload_layout == "honour"
     with pytest.raises(ValueError, match="key_format"):
         EmulatorSettings(key_format="spaced")
+    with pytest.raises(ValueError, match="upload_layout"):
+        EmulatorSettings(upload_layout="maybe")
