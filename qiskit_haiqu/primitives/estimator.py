@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
-from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives import (
+    BaseEstimatorV2,
+    DataBin,
+    PrimitiveResult,
+    PubResult,
+    StatevectorEstimator,
+)
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
 from qiskit.primitives.containers.observables_array import ObservablesArray
@@ -63,6 +69,11 @@ class _PreparedPub:
     def parameterised(self) -> bool:
         return bool(self.circuit.num_parameters > 0)
 
+    @property
+    def local(self) -> bool:
+        """Answered without the service: a circuit on no qubit has nothing to measure."""
+        return bool(self.circuit.num_qubits == 0)
+
 
 class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
     """Estimator V2 on the Haiqu service.
@@ -107,7 +118,8 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         prepared = [
             _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
         ]
-        sent = [i for i, item in enumerate(prepared) if item.pub.size > 0]
+        # Empty sweeps and 0-qubit circuits (whose observables are constants) stay local.
+        sent = [i for i, item in enumerate(prepared) if item.pub.size > 0 and not item.local]
         keys = [(prepared[i].shots, prepared[i].parameterised) for i in sent]
         grouped = split_groups(
             [[sent[k] for k in members] for members in group_by(keys).values()],
@@ -210,7 +222,7 @@ def _pub_context(item: _PreparedPub) -> dict[str, Any]:
         "obs": index.ravel().tolist(),
         "obs_shape": list(index.shape),
         "row_shape": list(item.pub.parameter_values.shape),
-        "precision": item.pub.precision,
+        "precision": float(item.pub.precision),
         "entries": len(item.plan.entries),
     }
 
@@ -274,10 +286,27 @@ def _decode(
                 )
             entry += count
     final = [
-        result if result is not None else _empty_result(prepared[i], None)
+        result if result is not None else _unsent_result(prepared[i])
         for i, result in enumerate(results)
     ]
     return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+
+
+def _unsent_result(item: _PreparedPub) -> PubResult:
+    """The result of a pub that was not sent: exact for 0-qubit circuits, else empty."""
+    if not item.local or item.pub.size == 0:
+        return _empty_result(item, None)
+    pub = item.pub
+    exact = EstimatorPub(pub.circuit, pub.observables, pub.parameter_values, 0.0, validate=False)
+    reference = StatevectorEstimator().run([exact]).result()[0]
+    metadata = {
+        "target_precision": item.pub.precision,
+        "shots": 0,
+        "circuit_metadata": item.pub.circuit.metadata,
+        "stds_source": "exact",
+        "num_evaluations": 0,
+    }
+    return PubResult(reference.data, metadata=metadata)
 
 
 def _entry_matrix(raw: Any, num_obs: int, num_rows: int, job_id: str) -> np.ndarray:

@@ -15,7 +15,12 @@ from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
 from qiskit_haiqu.errors import HaiquInputError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
-from qiskit_haiqu.translate.circuits import circuit_fingerprint, decode_circuit, encode_circuit
+from qiskit_haiqu.translate.circuits import (
+    circuit_fingerprint,
+    decode_circuit,
+    encode_circuit,
+    stored_view,
+)
 from qiskit_haiqu.translate.job_context import read_context
 
 __all__ = [
@@ -109,7 +114,7 @@ class JobRunner:
         for circuit in circuits:
             fp = by_object.get(id(circuit))
             if fp is None:
-                fp = circuit_fingerprint(circuit)
+                fp = circuit_fingerprint(circuit, qpy_version=qpy_version)
                 by_object[id(circuit)] = fp
             fingerprints.append(fp)
             by_fp.setdefault(fp, circuit)
@@ -221,7 +226,7 @@ def stored_circuit(
             f"The service did not return circuit {circuit_id}'s QPY, so the job cannot be "
             "decoded here."
         )
-    cache[circuit_id] = decode_circuit(stored.qpy)
+    cache[circuit_id] = stored_view(decode_circuit(stored.qpy))
     return cache[circuit_id]
 
 

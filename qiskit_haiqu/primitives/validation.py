@@ -7,13 +7,13 @@ only refuse later (or what would silently give wrong data).
 
 from __future__ import annotations
 
-import keyword
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BitArray, DataBin
 from qiskit.primitives.containers.bindings_array import BindingsArray
 
 from qiskit_haiqu.errors import HaiquInputError
@@ -28,8 +28,10 @@ __all__ = [
 
 PubT = TypeVar("PubT")
 
-RESERVED_REGISTER_NAMES = frozenset({"keys", "values", "items", "shape", "ndim", "size"})
+RESERVED_REGISTER_NAMES = frozenset(DataBin._RESTRICTED_NAMES)  # noqa: SLF001
 """Names a classical register cannot have, because ``DataBin`` uses them itself."""
+
+_PLACEHOLDER = BitArray(np.zeros((1, 1), dtype=np.uint8), 1)
 
 
 def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str) -> list[PubT]:
@@ -63,26 +65,22 @@ def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str) -
 
 
 def check_registers(circuit: QuantumCircuit, index: int) -> None:
-    """Refuse classical registers that cannot become ``DataBin`` fields or are empty."""
-    for creg in circuit.cregs:
-        name = creg.name
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise HaiquInputError(
-                f"Pub {index}: classical register name {name!r} is not a valid Python "
-                "identifier, so it cannot be a field of the result's data. Rename the register "
-                "(for example ClassicalRegister(n, 'c1'))."
-            )
-        if name in RESERVED_REGISTER_NAMES:
-            raise HaiquInputError(
-                f"Pub {index}: classical register name {name!r} is reserved by the result "
-                f"container (reserved: {', '.join(sorted(RESERVED_REGISTER_NAMES))}). Rename "
-                "the register."
-            )
-        if creg.size == 0:
-            raise HaiquInputError(
-                f"Pub {index}: classical register {name!r} has size 0, which is not allowed. "
-                "Remove it or give it at least one bit."
-            )
+    """Refuse the classical register names the result container refuses, as it refuses them.
+
+    Qiskit's samplers accept any register name ``DataBin`` takes (``"my-reg"``, ``"if"``,
+    zero-width registers) and fail on the others only when the result is built; here the
+    same check runs before anything is sent, with the same exception type.
+    """
+    fields = {creg.name: _PLACEHOLDER for creg in circuit.cregs}
+    try:
+        DataBin(**fields, shape=())
+    except (TypeError, ValueError) as exc:
+        names = ", ".join(repr(creg.name) for creg in circuit.cregs)
+        raise type(exc)(
+            f"Pub {index}: the classical register names ({names}) cannot all be fields of the "
+            f"result's DataBin ({exc}). Rename the register, e.g. ClassicalRegister(n, 'c1'); "
+            f"DataBin reserves {', '.join(sorted(RESERVED_REGISTER_NAMES))} and dunder names."
+        ) from None
 
 
 def warn_if_no_registers(circuits: Iterable[QuantumCircuit]) -> None:
@@ -96,6 +94,19 @@ def warn_if_no_registers(circuits: Iterable[QuantumCircuit]) -> None:
         )
 
 
+def _check_names(circuit: QuantumCircuit, values: BindingsArray, index: int) -> None:
+    """Refuse values for parameters the circuit does not have, as Qiskit's binding does."""
+    known = {parameter.name for parameter in circuit.parameters}
+    for key in values.data:
+        for parameter in key:
+            name = parameter if isinstance(parameter, str) else parameter.name
+            if name not in known:
+                raise KeyError(
+                    f"Pub {index}: no parameter named {name!r} is present in the circuit "
+                    f"(its parameters: {', '.join(sorted(known)) or 'none'})."
+                )
+
+
 def parameter_rows(circuit: QuantumCircuit, values: BindingsArray, index: int) -> np.ndarray:
     """The pub's parameter values as rows in ``circuit.parameters`` order.
 
@@ -106,6 +117,7 @@ def parameter_rows(circuit: QuantumCircuit, values: BindingsArray, index: int) -
         HaiquInputError: a value is NaN or infinite, or not a real number.
     """
     num = circuit.num_parameters
+    _check_names(circuit, values, index)
     if num == 0:
         return np.zeros((int(np.prod(values.shape, dtype=int)), 0))
     try:

@@ -5,9 +5,13 @@ results are counts divided by shots, so the counts are rebuilt exactly. Mitigate
 are quasi-probabilities: they are projected onto the nearest probability distribution and
 exactly ``shots`` samples are allocated by largest remainder; the caller keeps the raw values.
 
-Keys are the full clbit string (clbit 0 rightmost), with or without spaces between
-registers, or hex (``0x...``); short keys are zero-padded. Everything on the common path is
-vectorised: no Python loop per shot or per outcome.
+Keys are read by the rules Qiskit writes them with (``Result.get_counts``: the full clbit
+string, clbit 0 rightmost, chopped into space-separated groups of the registers' sizes, last
+register first; or joined; or hex ``0x...``). Uploads whose registers do not tile the clbits
+carry one more register covering every clbit, last (see
+:func:`~qiskit_haiqu.translate.circuits.wire_circuit`), so the first group of such a key is
+the whole clbit string. A key that fits no reading is refused, never guessed. Everything on
+the common path is vectorised: no Python loop per shot or per outcome.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = ["DecodedSamples", "distributions_to_bitarrays", "nearest_probabilitie
 Layout = Sequence[tuple[str, Sequence[int]]]
 
 _ZERO = ord("0")
+_SPACE = ord(" ")
 _MAX_FLOAT_BITS = 52
 
 
@@ -123,10 +128,7 @@ def _register_matrices(
         raise HaiquInvalidResponseError(
             "The service returned a distribution whose values are not numbers."
         ) from None
-    per_register = _register_wise(keys, num_clbits, layout)
-    if per_register is not None:
-        return per_register, probs
-    chars = _key_chars(keys, num_clbits)
+    chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)])
     if num_clbits <= _MAX_FLOAT_BITS:
         values = _outcome_values(chars)
         return {name: _register_bytes(values, bits) for name, bits in layout}, probs
@@ -159,34 +161,71 @@ def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
     return np.ascontiguousarray(raw[:, 8 - nbytes :])
 
 
-def _key_chars(keys: list[str], width: int) -> np.ndarray:
-    """A ``(len(keys), width)`` 0/1 matrix of the clbit strings (column 0 = clbit width-1)."""
+def _key_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray:
+    """A ``(len(keys), width)`` 0/1 matrix of the clbit strings (column 0 = clbit width-1).
+
+    ``sizes`` are the register sizes in the order a key's groups come (last register first).
+    """
     joined = "".join(keys)
-    if len(joined) == len(keys) * width and joined.isascii():
-        chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
-        chars = chars - _ZERO
-        if chars.size == 0 or int(chars.max()) <= 1:
-            return chars.astype(np.uint8, copy=False)
-    normal = [_normalise(key, width) for key in keys]
+    if keys and joined.isascii():
+        length = len(keys[0])
+        columns = _clbit_columns(keys[0], width, sizes)
+        if columns is not None and len(joined) == len(keys) * length:
+            raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), length)
+            spaces = np.array([c == " " for c in keys[0]], dtype=bool)
+            chars = raw[:, columns] - _ZERO
+            if (raw[:, spaces] == _SPACE).all() and (chars.size == 0 or chars.max() <= 1):
+                return chars.astype(np.uint8, copy=False)
+    normal = [_full_key(key, width, sizes) for key in keys]
     joined = "".join(normal)
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
     return chars - _ZERO
 
 
-def _normalise(key: str, width: int) -> str:
-    """One key as a ``width``-character binary string."""
-    text = key.replace(" ", "")
-    try:
-        if text[:2].lower() == "0x":
-            value = int(text, 16)
-            text = format(value, "b")
-        elif text and not set(text) <= {"0", "1"}:
-            raise ValueError(key)
-    except ValueError:
+def _clbit_columns(key: str, width: int, sizes: Sequence[int]) -> list[int] | None:
+    """Where the clbit string's characters sit in a key laid out like ``key``, if it is whole.
+
+    The whole string first (the only group, or an upload with the added all-clbits
+    register), or one group per register of the right sizes (registers tiling the clbits).
+    ``None`` for hex keys and for keys that need padding.
+    """
+    if key[:2].lower() == "0x":
+        return None
+    groups = key.split(" ")
+    if len(groups[0]) == width:
+        return list(range(width))
+    if len(groups) > 1 and [len(group) for group in groups] == list(sizes):
+        return [i for i, c in enumerate(key) if c != " "]
+    return None
+
+
+def _full_key(key: str, width: int, sizes: Sequence[int]) -> str:
+    """One key as the ``width``-character clbit string, by the first reading that fits.
+
+    Hex (``0x...``); a key laid out as :func:`_clbit_columns` reads; a binary string
+    (zero-padded when short, leading zeros dropped when long). Anything else is refused.
+    """
+    columns = _clbit_columns(key, width, sizes)
+    if key[:2].lower() == "0x":
+        try:
+            text = format(int(key, 16), "b")
+        except ValueError:
+            text = "?"
+    elif columns is not None:
+        text = "".join(key[i] for i in columns)
+    elif " " not in key:
+        text = key
+    else:
+        raise HaiquInvalidResponseError(
+            f"The service returned the outcome {key!r}, whose groups fit no layout of the "
+            f"circuit's {width} clbits (neither the whole clbit string first nor one group "
+            f"per register of sizes {list(sizes)}). Report this to Haiqu support."
+        )
+    if not set(text) <= {"0", "1"}:
         raise HaiquInvalidResponseError(
             f"The service returned the outcome {key!r}, which is neither a binary nor a hex "
             "bitstring."
-        ) from None
+        )
     if len(text) > width:
         extra, text = text[: len(text) - width], text[len(text) - width :]
         if "1" in extra:
@@ -195,29 +234,6 @@ def _normalise(key: str, width: int) -> str:
                 f"{width} clbits."
             )
     return text.rjust(width, "0")
-
-
-def _register_wise(
-    keys: list[str], num_clbits: int, layout: Layout
-) -> dict[str, np.ndarray] | None:
-    """Decode keys written register by register when registers overlap, else ``None``.
-
-    A server may write one space-separated group per register (last register leftmost),
-    which differs from the clbit string when registers share bits.
-    """
-    sizes = [len(bits) for _, bits in layout]
-    if not keys or " " not in keys[0] or sum(sizes) == num_clbits:
-        return None
-    groups = [key.split(" ") for key in keys]
-    expected = sizes[::-1]
-    if any([len(g) for g in group] != expected for group in groups):
-        return None
-    matrices = {}
-    for position, (name, bits) in enumerate(layout):
-        column = len(layout) - 1 - position
-        chars = _key_chars([group[column] for group in groups], len(bits))
-        matrices[name] = _pack(chars, range(len(bits)))
-    return matrices
 
 
 def _counts(probs: np.ndarray, shots: int) -> tuple[np.ndarray, bool]:

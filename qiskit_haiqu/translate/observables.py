@@ -63,9 +63,10 @@ def observable_to_wire(observable: SparseObservable, num_qubits: int) -> WirePai
         term_of = np.repeat(np.arange(num_terms), np.diff(boundaries))
         chars[term_of, num_qubits - 1 - indices] = _LETTERS[bit_terms]
     text = chars.tobytes().decode("ascii")
-    labels = [text[i : i + num_qubits] for i in range(0, num_terms * num_qubits, num_qubits)]
     if num_qubits == 0:
         labels = [""] * num_terms
+    else:
+        labels = [text[i : i + num_qubits] for i in range(0, num_terms * num_qubits, num_qubits)]
     return labels, np.ascontiguousarray(coeffs.real)
 
 

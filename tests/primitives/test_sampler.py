@@ -228,15 +228,46 @@ def test_invalid_shots_refused_before_any_request(client, request_log, pub, erro
     assert request_log.api_calls() == []
 
 
-def test_bad_registers_refused_before_any_request(client, request_log):
-    bad_name = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "my-reg"))
-    reserved = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "keys"))
-    empty = QuantumCircuit(QuantumRegister(1), ClassicalRegister(0, "z"), ClassicalRegister(1, "c"))
-    sampler = HaiquSampler("aer_simulator", client=client)
-    for qc, match in ((bad_name, "identifier"), (reserved, "reserved"), (empty, "size 0")):
-        with pytest.raises(HaiquInputError, match=match):
-            sampler.run([qc])
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("keys", ValueError),
+        ("_data", ValueError),
+        ("_shape", ValueError),
+        ("shape", TypeError),
+        ("__class__", TypeError),
+    ],
+)
+def test_register_names_databin_refuses_are_refused_before_any_request(
+    client, request_log, name, error
+):
+    qc = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, name))
+    qc.measure(0, 0)
+    with pytest.raises(error):  # what StatevectorSampler raises, but after running
+        StatevectorSampler().run([qc]).result()
+    with pytest.raises(error, match=name):
+        HaiquSampler("aer_simulator", client=client).run([qc])
     assert request_log.api_calls() == []
+
+
+def test_register_names_and_widths_the_reference_accepts_agree_with_it(client):
+    """Non-identifier names and zero-width registers (Qiskit's issue 12043) are accepted."""
+    qc = QuantumCircuit(
+        QuantumRegister(2),
+        ClassicalRegister(1, "my-reg"),
+        ClassicalRegister(0, "z"),
+        ClassicalRegister(1, "if"),
+    )
+    qc.x(0)
+    qc.measure([0, 1], [0, 1])
+    ours = HaiquSampler("aer_simulator", client=client).run([qc], shots=16).result()[0].data
+    ref = StatevectorSampler().run([qc], shots=16).result()[0].data
+    for name in ("my-reg", "z", "if"):
+        assert ours[name].num_bits == ref[name].num_bits
+        assert ours[name].array.shape == ref[name].array.shape
+    # (BitArray.get_counts itself fails on a zero-width register, Qiskit's as ours)
+    for name in ("my-reg", "if"):
+        assert ours[name].get_counts() == ref[name].get_counts()
 
 
 def test_wrong_parameter_count_and_nan_refused(client, request_log):

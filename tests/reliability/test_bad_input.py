@@ -104,14 +104,29 @@ CASES: list[Case] = [
     ("unwrapped circuit", lambda s, e: s.run(bell()), ValueError, "wrap it with"),
     ("not a circuit", lambda s, e: s.run([("not a circuit",)]), TypeError, "QuantumCircuit"),
     ("QPY cannot serialise", lambda s, e: s.run([_unserialisable()]), HaiquInputError, "QPY"),
-    ("bad register name", lambda s, e: s.run([_bad_register()]), HaiquInputError, "identifier"),
+    ("register name DataBin refuses", lambda s, e: s.run([_bad_register()]), ValueError, "_data"),
+    (
+        "unknown parameter name",
+        lambda s, e: s.run([(_one_parameter(), {"b": 0.5})]),
+        KeyError,
+        "no parameter named 'b'",
+    ),
 ]
 
 
 def _bad_register() -> QuantumCircuit:
     from qiskit.circuit import ClassicalRegister, QuantumRegister
 
-    return QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "not-valid"))
+    return QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "_data"))
+
+
+def _one_parameter() -> QuantumCircuit:
+    from qiskit.circuit import Parameter
+
+    qc = QuantumCircuit(1)
+    qc.rx(Parameter("a"), 0)
+    qc.measure_all()
+    return qc
 
 
 @pytest.mark.parametrize(("name", "call", "error", "match"), CASES, ids=[c[0] for c in CASES])
