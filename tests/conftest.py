@@ -66,3 +66,30 @@ def client(emulator: EmulatorServer) -> Iterator[HaiquClient]:
     """A client on the session's emulator."""
     with HaiquClient(url=emulator.url, api_key=API_KEY) as haiqu_client:
         yield haiqu_client
+
+
+class EmulatorPool:
+    """Emulators with other service behaviours (key formats, layout handling), one each."""
+
+    def __init__(self) -> None:
+        self._servers: dict[tuple[tuple[str, object], ...], EmulatorServer] = {}
+
+    def client(self, **settings: object) -> HaiquClient:
+        """A new client on the emulator with these :class:`EmulatorSettings` (the caller closes)."""
+        key = tuple(sorted(settings.items()))
+        if key not in self._servers:
+            full = EmulatorSettings(api_keys=frozenset({API_KEY}), **settings)  # type: ignore[arg-type]
+            self._servers[key] = EmulatorServer(full).start()
+        return HaiquClient(url=self._servers[key].url, api_key=API_KEY)
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulators() -> Iterator[EmulatorPool]:
+    """Emulators started on demand, one per distinct setting, stopped at the session's end."""
+    pool = EmulatorPool()
+    yield pool
+    pool.close()

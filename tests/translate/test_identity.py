@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from circuit_mutations import MUTATIONS, _if_on, _loose_clbit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from qiskit.circuit import (
-    AnnotatedOperation,
     ClassicalRegister,
-    Clbit,
     Gate,
     Parameter,
     ParameterVector,
-    PowerModifier,
     QuantumCircuit,
     QuantumRegister,
 )
-from qiskit.circuit.classical import expr, types
 from qiskit.circuit.library import XGate
-from qiskit.quantum_info import Clifford
 
 from qiskit_haiqu.translate.circuits import (
     CLBITS_REGISTER,
@@ -36,154 +32,6 @@ from qiskit_haiqu.translate.circuits import (
     stored_view,
     wire_circuit,
 )
-
-
-def _if_on(value: int) -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.x(0)
-    qc.measure(0, 0)
-    with qc.if_test((qc.clbits[0], value)):
-        qc.x(1)
-    qc.measure(1, 1)
-    return qc
-
-
-def _while_on(value: int) -> QuantumCircuit:
-    qc = QuantumCircuit(1, 1)
-    qc.measure(0, 0)
-    with qc.while_loop((qc.clbits[0], value)):
-        qc.x(0)
-        qc.measure(0, 0)
-    return qc
-
-
-def _switch_case(case: int) -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.x(0)
-    qc.measure([0, 1], [0, 1])
-    creg = ClassicalRegister(2, "cr")
-    qc.add_register(creg)
-    with qc.switch(qc.cregs[0]) as switch, switch(case):
-        qc.x(1)
-    return qc
-
-
-def _expr(kind: str) -> QuantumCircuit:
-    qc = QuantumCircuit(2, 2)
-    qc.x(0)
-    qc.measure(0, 0)
-    build = expr.equal if kind == "equal" else expr.not_equal
-    with qc.if_test(build(qc.clbits[0], True)):
-        qc.x(1)
-    qc.measure(1, 1)
-    return qc
-
-
-def _annotated(power: float) -> QuantumCircuit:
-    qc = QuantumCircuit(1)
-    qc.append(AnnotatedOperation(XGate(), PowerModifier(power)), [0])
-    qc.measure_all()
-    return qc
-
-
-def _ctrl_state(state: int) -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.append(XGate().control(1, ctrl_state=state), [0, 1])
-    qc.measure_all()
-    return qc
-
-
-def _register_condition(value: int) -> QuantumCircuit:
-    cr = ClassicalRegister(2, "cr")
-    qc = QuantumCircuit(QuantumRegister(2, "q"), cr)
-    qc.measure([0, 1], [0, 1])
-    with qc.if_test((cr, value)):
-        qc.x(0)
-    return qc
-
-
-def _custom_gate(angle: float) -> QuantumCircuit:
-    inner = QuantumCircuit(1, name="mine")
-    inner.rx(angle, 0)
-    qc = QuantumCircuit(1)
-    qc.append(inner.to_gate(), [0])
-    qc.measure_all()
-    return qc
-
-
-def _expression(offset: float) -> QuantumCircuit:
-    theta = Parameter("theta")
-    qc = QuantumCircuit(1)
-    qc.rx(2 * theta + offset, 0)
-    qc.measure_all()
-    return qc
-
-
-def _global_phase(phase: float) -> QuantumCircuit:
-    qc = QuantumCircuit(1, global_phase=phase)
-    qc.h(0)
-    qc.measure_all()
-    return qc
-
-
-def _store(value: bool) -> QuantumCircuit:
-    qc = QuantumCircuit(1, 1)
-    flag = qc.add_var("flag", expr.lift(value))
-    qc.measure(0, 0)
-    with qc.if_test(expr.logic_not(flag)):
-        qc.x(0)
-    qc.store(flag, expr.lift(not value, types.Bool()))
-    return qc
-
-
-def _clifford(flip: bool) -> QuantumCircuit:
-    source = QuantumCircuit(2)
-    source.h(0)
-    source.cx(0, 1)
-    if flip:
-        source.x(1)
-    qc = QuantumCircuit(2)
-    qc.append(Clifford(source), [0, 1])
-    qc.measure_all()
-    return qc
-
-
-def _parameter_order(names: tuple[str, str]) -> QuantumCircuit:
-    first, second = (Parameter(n) for n in names)
-    qc = QuantumCircuit(2)
-    qc.rx(first, 0)
-    qc.rx(second, 1)
-    qc.measure_all()
-    return qc
-
-
-def _loose_clbit(first: bool) -> QuantumCircuit:
-    loose, creg = Clbit(), ClassicalRegister(1, "c")
-    qc = QuantumCircuit(QuantumRegister(1, "q"))
-    qc.add_bits([loose] if first else [])
-    qc.add_register(creg)
-    if not first:
-        qc.add_bits([loose])
-    qc.measure(0, creg[0])
-    return qc
-
-
-MUTATIONS: list[tuple[str, Callable[[object], QuantumCircuit], object, object]] = [
-    ("if_test value", _if_on, 0, 1),
-    ("while_loop value", _while_on, 0, 1),
-    ("switch case", _switch_case, 1, 3),
-    ("expr equal / not_equal", _expr, "equal", "not_equal"),
-    ("annotated power", _annotated, 0.5, 1.0),
-    ("ctrl_state", _ctrl_state, 0, 1),
-    ("register condition", _register_condition, 1, 3),
-    ("custom gate definition", _custom_gate, 0.1, 0.2),
-    ("parameter expression", _expression, 0.0, 1.0),
-    ("global phase", _global_phase, 0.0, 0.5),
-    ("classical variable", _store, True, False),
-    ("Clifford", _clifford, False, True),
-    ("parameter names", _parameter_order, ("a", "b"), ("a", "c")),
-    ("loose clbit position", _loose_clbit, True, False),
-]
 
 
 @pytest.mark.parametrize(
@@ -228,12 +76,14 @@ def test_parameter_vectors_and_names_of_quantum_registers():
 
 def test_fingerprint_is_the_same_in_another_process():
     code = (
-        "from tests.translate.test_identity import _if_on;"
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from circuit_mutations import _if_on;"
         "from qiskit_haiqu.translate.circuits import circuit_fingerprint;"
         "print(circuit_fingerprint(_if_on(0)))"
     )
+    tests_dir = str(Path(__file__).resolve().parents[1])
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="."
+        [sys.executable, "-c", code, tests_dir], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == circuit_fingerprint(_if_on(0))
 
