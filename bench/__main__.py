@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-SCRIPTS = ["decoding", "encoding", "vqe", "latency", "concurrency", "throughput"]
+SCRIPTS = ["decoding", "encoding", "fingerprint", "vqe", "latency", "concurrency", "throughput"]
 
 
 def main() -> None:
