@@ -82,7 +82,12 @@ class HaiquAPIError(HaiquError):
     Attributes:
         method: The HTTP method of the request.
         url: The request URL, with any API key redacted.
+        submission_token: When a job submission's outcome is unknown (its reply was lost
+            or unreadable and the service could not be asked), the ``[qh:...]`` token in the
+            description of the job it may have created; empty otherwise.
     """
+
+    submission_token: str = ""
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         super().__init__(message)
@@ -137,7 +142,15 @@ class RequestValidationError(HaiquHTTPStatusError):
 
 
 class OutdatedClientError(HaiquHTTPStatusError):
-    """426: the server requires a newer client."""
+    """426: the server requires a newer client.
+
+    Attributes:
+        sdk_version: The haiqu-sdk protocol version that was sent (``haiqu-sdk-version``).
+    """
+
+    def __init__(self, message: str, *, sdk_version: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.sdk_version = sdk_version
 
 
 class RateLimitedError(HaiquHTTPStatusError):

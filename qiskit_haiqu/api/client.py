@@ -7,8 +7,14 @@ a time budget. ``POST /run`` is never blindly retried: each submission carries a
 token in its description, and after an ambiguous failure (the request may have reached the
 server) the experiment's jobs are searched for that token before anything is resubmitted.
 
-The API key is sent in the ``authorization`` header (or, with ``auth="query"``, as the
-``HAIQU_API_KEY`` query parameter) and never appears in a message, repr or log line.
+The same goes for ``POST /circuits``, whose lost reply is resolved by looking the circuit up by
+its hash. A reply that names a created job always gives a job: fields it garbles are dropped
+(or taken from the request) with a warning, never fatal (see :mod:`~qiskit_haiqu.api.replies`).
+
+Every request carries ``haiqu-sdk-version`` (:data:`~qiskit_haiqu.api.protocol.SDK_VERSION`,
+the official SDK's wire format this client implements). The API key is sent in the
+``authorization`` header (or, with ``auth="query"``, as the ``HAIQU_API_KEY`` query parameter)
+and never appears in a message, repr or log line.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -35,18 +43,41 @@ from qiskit_haiqu.api.models import (
     Device,
     Experiment,
     ExperimentSubmit,
+    JobType,
     RunJob,
     RunSubmit,
     VersionInfo,
 )
-from qiskit_haiqu.api.redact import install_log_redaction, mask_key, redact, redact_data
+from qiskit_haiqu.api.protocol import (
+    SDK_VERSION,
+    SDK_VERSION_ENV,
+    SDK_VERSION_HEADER,
+    resolve_sdk_version,
+)
+from qiskit_haiqu.api.redact import (
+    clean_api_key,
+    install_log_redaction,
+    mask_key,
+    redact,
+    redact_data,
+)
+from qiskit_haiqu.api.replies import (
+    UnreadableReply,
+    describe_errors,
+    job_model,
+    read_job,
+    read_submitted_job,
+    submission_defaults,
+)
 from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
 from qiskit_haiqu.errors import (
     AuthenticationError,
+    HaiquAPIError,
     HaiquConfigurationError,
     HaiquConnectionError,
     HaiquError,
     HaiquHTTPStatusError,
+    HaiquInputError,
     HaiquInvalidResponseError,
     InsufficientCreditsError,
     NotFoundError,
@@ -66,17 +97,54 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 TOKEN_PREFIX = "[qh:"  # noqa: S105 - a job tag, not a secret
 _DESCRIPTION_MAX = 1024
 _AMBIGUOUS_STATUSES = frozenset({502, 504})
+# A lost submission is taken as never received only after three searches that all missed it,
+# with these pauses between them; the search asks for the newest few jobs only.
+_MISS_PAUSES = (0.5, 1.5)
+_SEARCH_LIMIT = 10
+_TRANSIENT = (HaiquConnectionError, HaiquInvalidResponseError, RateLimitedError, ServerError)
+_ODD_NOTED_MAX = 1024
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-_JOB_LIST = TypeAdapter(list[dict[str, Any]])
+T = TypeVar("T")
 
 
 class _Ambiguous(Exception):
-    """A ``POST /run`` whose fate is unknown: it may or may not have created a job."""
+    """A POST whose fate is unknown: it may or may not have created something."""
 
-    def __init__(self, error: HaiquError) -> None:
+    def __init__(self, error: HaiquAPIError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class _CannotTell(Exception):
+    """A search for what a POST created kept failing, or ran out of time."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Creation(Generic[T]):
+    """A POST that must create its object exactly once, and how to find that object.
+
+    Attributes:
+        path: The endpoint.
+        payload: The JSON body.
+        noun: What it creates, for messages ("job", "circuit").
+        read: The created object from a 2xx body, or ``None`` when the body is unreadable.
+        look: One search for the object; ``None`` when it is not there.
+        hint: How the user finds the object, and what running again costs.
+        token: The submission token, when the object carries one.
+    """
+
+    path: str
+    payload: bytes
+    noun: str
+    read: Callable[[bytes], T | None]
+    look: Callable[[], T | None]
+    hint: str
+    token: str = ""
 
 
 def _is_loopback(host: str) -> bool:
@@ -109,13 +177,15 @@ class HaiquClient:
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         allow_insecure: bool = False,
+        sdk_version: str | None = None,
     ) -> None:
         """Create a client.
 
         Args:
             url: API URL; else ``$HAIQU_API_URL``; else ``https://api.haiqu.ai/``.
                 ``"local"`` starts an embedded emulator for the life of the client.
-            api_key: API key; else ``$HAIQU_API_KEY``.
+            api_key: API key; else ``$HAIQU_API_KEY``. Surrounding whitespace (a trailing
+                newline read from a file) is removed with a warning.
             auth: ``"header"`` sends ``authorization: <key>``; ``"query"`` sends the
                 ``HAIQU_API_KEY`` query parameter the API reference documents.
             timeout: HTTP timeout in seconds (connect 10 s, read 60 s by default). It bounds
@@ -124,9 +194,13 @@ class HaiquClient:
             http_client: An ``httpx.Client`` to send through (its base URL is ignored).
             transport: An ``httpx`` transport for the client this object creates.
             allow_insecure: Allow plain ``http://`` to a host other than this machine.
+            sdk_version: The haiqu-sdk protocol version sent in ``haiqu-sdk-version`` on
+                every request; else ``$HAIQU_SDK_VERSION``; else the version whose wire
+                format this release implements (:data:`~qiskit_haiqu.api.protocol.SDK_VERSION`).
 
         Raises:
-            HaiquConfigurationError: no key, an unusable URL, or plain HTTP to a remote host.
+            HaiquConfigurationError: no key or an unusable one (non-ASCII or control
+                characters), an unusable URL or SDK version, or plain HTTP to a remote host.
         """
         self._server: Any = None
         chosen = url or os.environ.get("HAIQU_API_URL") or DEFAULT_URL
@@ -136,20 +210,17 @@ class HaiquClient:
             self._server = start_embedded()
             chosen = self._server.url
             api_key = api_key or os.environ.get("HAIQU_API_KEY") or "local"
-        key = api_key or os.environ.get("HAIQU_API_KEY")
-        if not key:
+        try:
+            self._key = clean_api_key(_chosen_key(api_key))
+            if auth not in ("header", "query"):
+                raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
+            self.sdk_version = resolve_sdk_version(sdk_version)
+            self.base_url = _root_url(chosen, allow_insecure)
+        except HaiquConfigurationError:
             self._stop_server()
-            raise HaiquConfigurationError(
-                "No Haiqu API key: pass HaiquClient(api_key=...) or set the HAIQU_API_KEY "
-                "environment variable (or use url='local' for the embedded emulator)."
-            )
-        if auth not in ("header", "query"):
-            self._stop_server()
-            raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
-        self._key = key
+            raise
         self._auth = auth
         install_log_redaction()
-        self.base_url = self._root_url(chosen, allow_insecure)
         self.retry = retry or RetryPolicy()
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -162,35 +233,17 @@ class HaiquClient:
             "user-agent": f"qiskit-haiqu/{__version__} httpx/{httpx.__version__}",
             "content-type": "application/json",
             "accept": "application/json",
+            SDK_VERSION_HEADER: self.sdk_version,
         }
         if auth == "header":
-            self._headers["authorization"] = key
+            self._headers["authorization"] = self._key
+        self._odd_lock = threading.Lock()
+        self._odd_noted: set[tuple[str, str]] = set()
 
     @classmethod
     def local(cls, **kwargs: Any) -> HaiquClient:
         """A client on an embedded emulator, started on a free loopback port, stopped on close."""
         return cls(url="local", **kwargs)
-
-    def _root_url(self, url: str, allow_insecure: bool) -> str:
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            self._stop_server()
-            raise HaiquConfigurationError(f"Invalid API URL {redact(url)!r}: {exc}") from None
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            self._stop_server()
-            raise HaiquConfigurationError(
-                f"Invalid API URL {redact(url)!r}: use http(s)://host[:port]."
-            )
-        if parsed.scheme == "http" and not allow_insecure and not _is_loopback(parsed.host):
-            self._stop_server()
-            raise HaiquConfigurationError(
-                f"Refusing plain http:// to {parsed.host}: the API key would cross the network "
-                "in clear. Use https://, or pass allow_insecure=True if you really mean it."
-            )
-        port = f":{parsed.port}" if parsed.port else ""
-        host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
-        return f"{parsed.scheme}://{host}{port}"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -219,7 +272,7 @@ class HaiquClient:
     def __repr__(self) -> str:
         return (
             f"HaiquClient(url={self.base_url!r}, auth={self._auth!r}, "
-            f"api_key={mask_key(self._key)!r})"
+            f"api_key={mask_key(self._key)!r}, sdk_version={self.sdk_version!r})"
         )
 
     # -- transport -------------------------------------------------------------------------
@@ -339,11 +392,7 @@ class HaiquClient:
                 f"{where}: the server refused the request: {text}", **kwargs
             )
         if status == 426:
-            message = detail.get("message") if isinstance(detail, dict) else text
-            return OutdatedClientError(
-                f"{where}: {message} Upgrade with: pip install --upgrade qiskit-haiqu",
-                **kwargs,
-            )
+            return self._outdated_error(where, detail, text, kwargs)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             return RateLimitedError(
@@ -359,6 +408,21 @@ class HaiquClient:
             )
         return HaiquHTTPStatusError(f"{where}: {text}", **kwargs)
 
+    def _outdated_error(
+        self, where: str, detail: Any, text: str, kwargs: dict[str, Any]
+    ) -> OutdatedClientError:
+        said = detail.get("message") if isinstance(detail, dict) else None
+        return OutdatedClientError(
+            f"{where}: the service refused haiqu-sdk protocol version {self.sdk_version} "
+            f"(sent in the {SDK_VERSION_HEADER} header) as outdated. It said: "
+            f"{str(said or text).strip()} This qiskit-haiqu speaks the wire format of "
+            f"haiqu-sdk {SDK_VERSION}. If you know it works with the newer protocol, send that "
+            f"version with HaiquClient(sdk_version=...) or the {SDK_VERSION_ENV} environment "
+            "variable; otherwise upgrade with: pip install --upgrade qiskit-haiqu",
+            sdk_version=self.sdk_version,
+            **kwargs,
+        )
+
     def _parse(
         self, model: type[ModelT], response: httpx.Response, method: str, path: str
     ) -> ModelT:
@@ -367,13 +431,13 @@ class HaiquClient:
         except orjson.JSONDecodeError:
             problem = "the body is not JSON"
         except ValidationError as exc:
-            problem = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-            )
-        raise HaiquInvalidResponseError(
-            f"{method} {path}: the server's answer is not a valid {model.__name__} ({problem}). "
-            "The server may be newer or older than this client; upgrade qiskit-haiqu or "
-            "report it.",
+            problem = describe_errors(exc)
+        raise self._invalid(method, path, f"a valid {model.__name__} ({problem})")
+
+    def _invalid(self, method: str, path: str, what: str) -> HaiquInvalidResponseError:
+        return HaiquInvalidResponseError(
+            f"{method} {path}: the server's answer is not {what}. The server may be newer or "
+            "older than this client; upgrade qiskit-haiqu or report it.",
             method=method,
             url=self.base_url + path,
         )
@@ -385,19 +449,107 @@ class HaiquClient:
             model, self._send("GET", path, params=params, idempotent=True), "GET", path
         )
 
-    def _post(self, model: type[ModelT], path: str, payload: Any, *, idempotent: bool) -> ModelT:
-        body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-        response = self._send_definite("POST", path, body, idempotent)
-        return self._parse(model, response, "POST", path)
+    # -- creating exactly once -------------------------------------------------------------
 
-    def _send_definite(
-        self, method: str, path: str, body: bytes, idempotent: bool
-    ) -> httpx.Response:
+    def _create_once(self, creation: _Creation[T]) -> T:
+        """POST ``creation``; after a lost or unreadable reply, find what it created.
+
+        It is sent a second time only when three searches agree that the first request
+        created nothing. When the search cannot tell, the error says how to find the object.
+        """
+        for attempt in range(2):
+            try:
+                response = self._send(
+                    "POST", creation.path, body=creation.payload, idempotent=False
+                )
+            except _Ambiguous as ambiguous:
+                logger.warning(
+                    "POST %s: the reply was lost (%s); looking for the %s before sending again",
+                    creation.path,
+                    type(ambiguous.error).__name__,
+                    creation.noun,
+                )
+                found = self._resolve(creation, ambiguous.error, "its reply was lost")
+                if found is not None:
+                    return found
+                if attempt == 1:
+                    raise self._unresolved(
+                        creation,
+                        ambiguous.error,
+                        f"it was sent twice, both replies were lost, and no {creation.noun} "
+                        "was found",
+                    ) from None
+                continue
+            made = creation.read(response.content)
+            if made is not None:
+                return made
+            invalid = self._invalid("POST", creation.path, f"a {creation.noun}")
+            logger.warning("%s; looking for the %s it created", invalid, creation.noun)
+            found = self._resolve(creation, invalid, "its reply could not be read")
+            if found is not None:
+                return found
+            raise self._unresolved(
+                creation, invalid, f"the service answered, but no {creation.noun} was found"
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _resolve(self, creation: _Creation[T], error: HaiquAPIError, what: str) -> T | None:
+        """The object ``creation`` made, ``None`` if it provably made none; else raise."""
         try:
-            return self._send(method, path, body=body, idempotent=idempotent)
-        except _Ambiguous as ambiguous:
-            error = ambiguous.error
-        raise error
+            found = self._search(creation.look)
+        except _CannotTell as unknown:
+            raise self._unresolved(
+                creation,
+                error,
+                f"{what}, and the service could not be asked whether the {creation.noun} "
+                f"exists ({unknown.reason})",
+            ) from None
+        if found is not None:
+            logger.info("POST %s: found the %s it created", creation.path, creation.noun)
+        return found
+
+    def _search(self, look: Callable[[], T | None]) -> T | None:
+        """Run ``look`` until it finds the object or has missed it three times.
+
+        Failed searches are repeated with back-off while ``retry.max_search_wait`` allows.
+
+        Raises:
+            _CannotTell: the searches kept failing (or a failure was not transient).
+        """
+        misses = failures = 0
+        waited = 0.0
+        started = time.monotonic()
+        reason = "the search ran out of time"
+        while True:
+            try:
+                found = look()
+            except _TRANSIENT as exc:
+                failures += 1
+                reason = f"{type(exc).__name__}: {exc}"
+                pause = self.retry.ceiling(failures)
+            except HaiquAPIError as exc:
+                raise _CannotTell(f"{type(exc).__name__}: {exc}") from None
+            else:
+                if found is not None:
+                    return found
+                misses += 1
+                if misses > len(_MISS_PAUSES):
+                    return None
+                pause = _MISS_PAUSES[misses - 1]
+            budget = self.retry.max_search_wait
+            if waited + pause > budget or time.monotonic() - started > budget:
+                raise _CannotTell(reason)
+            logger.info("Searching again in %.2f s (%s)", pause, reason if failures else "missed")
+            self.retry.sleep(pause)
+            waited += pause
+
+    def _unresolved(self, creation: _Creation[Any], error: HaiquAPIError, what: str) -> Any:
+        """``error``, its message saying the outcome is unknown and how to find out."""
+        message = f"{error.message} The outcome of POST {creation.path} is unknown: {what}. "
+        error.message = message + creation.hint
+        error.args = (error.message,)
+        error.submission_token = creation.token
+        return error
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -408,23 +560,50 @@ class HaiquClient:
     def init_experiment(self, name: str, description: str = "") -> Experiment:
         """Get or create the experiment called ``name`` (``POST /experiments/init``)."""
         body = ExperimentSubmit(name=name, description=description).model_dump()
-        return self._post(Experiment, "/experiments/init", body, idempotent=True)
+        response = self._send("POST", "/experiments/init", body=orjson.dumps(body), idempotent=True)
+        return self._parse(Experiment, response, "POST", "/experiments/init")
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """An experiment by id."""
-        return self._get(Experiment, f"/experiments/{_seg(experiment_id)}")
+        return self._get(Experiment, f"/experiments/{_seg(experiment_id, 'experiment id')}")
 
     def upload_circuit(self, circuit: CircuitSubmit) -> Circuit:
-        """Store a circuit (``POST /circuits``)."""
-        return self._post(Circuit, "/circuits", circuit.model_dump(), idempotent=False)
+        """Store a circuit (``POST /circuits``) exactly once.
+
+        After a lost or unreadable reply the circuit is looked up by its hash in the
+        experiment (:meth:`find_circuit`) before it is sent again.
+        """
+        experiment_id, circuit_hash = circuit.experiment_id, circuit.hash
+        return self._create_once(
+            _Creation(
+                path="/circuits",
+                payload=orjson.dumps(circuit.model_dump()),
+                noun="circuit",
+                read=self._read_circuit,
+                look=lambda: self.find_circuit(experiment_id, circuit_hash),
+                hint=(
+                    f"The circuit may be stored: client.find_circuit({experiment_id!r}, "
+                    f"{circuit_hash!r}) finds it. Running again is safe: circuits are looked "
+                    "up by hash before they are uploaded, and storing one is not billed."
+                ),
+            )
+        )
+
+    def _read_circuit(self, content: bytes) -> Circuit | None:
+        try:
+            return Circuit.model_validate_json(content)
+        except ValidationError as exc:
+            logger.debug("POST /circuits: unreadable reply (%s)", describe_errors(exc))
+            return None
 
     def get_circuit(self, circuit_id: str) -> Circuit:
         """A stored circuit by id."""
-        return self._get(Circuit, f"/circuits/{_seg(circuit_id)}")
+        return self._get(Circuit, f"/circuits/{_seg(circuit_id, 'circuit id')}")
 
     def find_circuit(self, experiment_id: str, circuit_hash: str) -> Circuit | None:
         """The circuit with ``circuit_hash`` in the experiment, or ``None`` when it has none."""
-        path = f"/experiments/{_seg(experiment_id)}/circuits/{_seg(circuit_hash)}"
+        experiment = _seg(experiment_id, "experiment id")
+        path = f"/experiments/{experiment}/circuits/{_seg(circuit_hash, 'circuit hash')}"
         try:
             return self._get(Circuit, path)
         except NotFoundError:
@@ -435,8 +614,14 @@ class HaiquClient:
 
         ``body`` may be built with ``RunSubmit.model_construct`` holding numpy arrays; it
         is serialised as it is, without re-validation. A unique token is appended to the
-        description; if the reply is lost, the experiment's jobs are searched for it, and
-        the run is resubmitted (once) only when no job carries it.
+        description. If the reply is lost or unreadable, the experiment's newest jobs on the
+        first circuit are searched for it, and the run is resubmitted (once) only when
+        three searches agree that no job carries it. A reply that carries a job id always
+        gives the job, its odd fields dropped or taken from the request (with a warning).
+
+        Raises:
+            HaiquAPIError: the run was refused, or its outcome is unknown: then the error's
+                ``submission_token`` names the token to look for, and its message says how.
         """
         token = f"{TOKEN_PREFIX}{uuid.uuid4().hex}]"
         fields = dict(body.__dict__)
@@ -445,65 +630,99 @@ class HaiquClient:
         user_text = str(fields.get("description") or "")
         room = _DESCRIPTION_MAX - len(token) - 1
         fields["description"] = f"{user_text[:room]} {token}".lstrip()
-        payload = orjson.dumps(fields, option=orjson.OPT_SERIALIZE_NUMPY)
         experiment_id = str(fields["experiment_id"])
-        for attempt in range(2):
-            try:
-                response = self._send("POST", "/run", body=payload, idempotent=False)
-            except _Ambiguous as ambiguous:
-                logger.warning(
-                    "POST /run: the reply was lost (%s); looking for the job before resubmitting",
-                    type(ambiguous.error).__name__,
-                )
-                found = self._find_submitted(experiment_id, token)
-                if found is not None:
-                    logger.info("POST /run: found the submitted job %s", found.id)
-                    return found
-                if attempt == 1:
-                    raise ambiguous.error from None
-                continue
-            return self._parse(RunJob, response, "POST", "/run")
-        raise AssertionError("unreachable")  # pragma: no cover
+        circuit_id = next(iter(fields.get("circuit_ids") or ()), None)
+        defaults = submission_defaults(fields)
+        return self._create_once(
+            _Creation(
+                path="/run",
+                payload=orjson.dumps(fields, option=orjson.OPT_SERIALIZE_NUMPY),
+                noun="job",
+                read=lambda content: self._submitted(_loads(content), defaults, "POST /run"),
+                look=lambda: self._find_submitted(experiment_id, token, circuit_id, defaults),
+                hint=(
+                    f"The job may exist: its description carries the token {token}. Find it "
+                    f"with client.list_jobs({experiment_id!r}) and look for that token in the "
+                    "descriptions (or on the Haiqu dashboard) before running again: "
+                    "resubmitting may create a second job and bill it twice."
+                ),
+                token=token,
+            )
+        )
 
-    def _find_submitted(self, experiment_id: str, token: str) -> RunJob | None:
-        for pause in (0.0, 0.5, 1.5):
-            time.sleep(pause)
-            for job in self.list_jobs(experiment_id, limit=50, job_type="Run"):
-                if isinstance(job, RunJob) and token in (job.description or ""):
-                    return job
+    def _submitted(self, data: Any, defaults: Mapping[str, Any], where: str) -> RunJob | None:
+        """The job a submission reply (or listing entry) announces; ``None`` without an id."""
+        try:
+            job, odd = read_submitted_job(data, defaults)
+        except UnreadableReply as exc:
+            logger.debug("%s: no job in the reply (%s)", where, exc)
+            return None
+        if odd:
+            logger.warning(
+                "%s created job %s, but parts of its reply were unreadable and were ignored "
+                "or taken from the request: %s",
+                where,
+                job.id,
+                "; ".join(odd),
+            )
+        return job
+
+    def _find_submitted(
+        self,
+        experiment_id: str,
+        token: str,
+        circuit_id: str | None,
+        defaults: Mapping[str, Any],
+    ) -> RunJob | None:
+        """One look at the experiment's newest run jobs (on ``circuit_id``) for ``token``."""
+        params: dict[str, Any] = {"limit": _SEARCH_LIMIT, "job_type": JobType.RUN.value}
+        if circuit_id:
+            params["circuit_id"] = circuit_id
+        path, items = self._job_items(experiment_id, params)
+        for item in items:
+            if isinstance(item, dict) and token in str(item.get("description") or ""):
+                return self._submitted(item, defaults, f"GET {path}")
         return None
 
     def get_job(self, job_id: str) -> RunJob | BaseJob:
-        """A job by id: a :class:`RunJob` for run jobs, else a :class:`BaseJob`."""
-        path = f"/jobs/{_seg(job_id)}"
-        response = self._send("GET", path, idempotent=True)
-        return self._job_from(response.content, "GET", path)
+        """A job by id: a :class:`RunJob` (or :class:`HybridJob`) for run jobs, else a
+        :class:`BaseJob`."""
+        path = f"/jobs/{_seg(job_id, 'job id')}"
+        return self._job(self._send("GET", path, idempotent=True), "GET", path)
 
-    def _job_from(self, content: bytes, method: str, path: str) -> RunJob | BaseJob:
-        try:
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            data = None
-        model: type[RunJob] | type[BaseJob] = (
-            RunJob if isinstance(data, dict) and data.get("job_type") == "Run" else BaseJob
-        )
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            problem = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-            )
-        raise HaiquInvalidResponseError(
-            f"{method} {path}: the server's answer is not a valid job ({problem}). Upgrade "
-            "qiskit-haiqu or report it.",
-            method=method,
-            url=self.base_url + path,
-        )
+    def cancel_job(self, job_id: str) -> RunJob | BaseJob:
+        """Ask the service to cancel a job (``POST /jobs/{id}/cancel``).
 
-    def cancel_job(self, job_id: str) -> BaseJob:
-        """Ask the service to cancel a job (``POST /jobs/{id}/cancel``)."""
-        path = f"/jobs/{_seg(job_id)}/cancel"
-        return self._post(BaseJob, path, None, idempotent=True)
+        Returns:
+            The job as the service answered: the full run job when the reply holds one
+            (a job that finished meanwhile comes back ``Done`` with its results), else the
+            common fields only (a :class:`BaseJob`).
+        """
+        path = f"/jobs/{_seg(job_id, 'job id')}/cancel"
+        response = self._send("POST", path, body=b"null", idempotent=True)
+        return self._job(response, "POST", path, partial=True)
+
+    def _job(
+        self, response: httpx.Response, method: str, path: str, *, partial: bool = False
+    ) -> RunJob | BaseJob:
+        try:
+            job, odd = read_job(_loads(response.content), partial=partial)
+        except UnreadableReply as exc:
+            raise self._invalid(method, path, f"a valid job ({exc})") from None
+        if odd:
+            self._note_odd(job.id, odd, f"{method} {path}")
+        return job
+
+    def _note_odd(self, job_id: str, odd: list[str], where: str) -> None:
+        """Warn once per job and set of fields that a reply's odd fields were ignored."""
+        key = (job_id, "; ".join(odd))
+        with self._odd_lock:
+            if key in self._odd_noted:
+                return
+            if len(self._odd_noted) >= _ODD_NOTED_MAX:
+                self._odd_noted.clear()
+            self._odd_noted.add(key)
+        logger.warning("%s: ignored unreadable fields of job %s: %s", where, job_id, key[1])
 
     def list_jobs(
         self,
@@ -513,23 +732,40 @@ class HaiquClient:
         job_type: str | None = None,
         circuit_id: str | None = None,
     ) -> list[RunJob | BaseJob]:
-        """Recent jobs of an experiment, newest first."""
+        """Recent jobs of an experiment, newest first.
+
+        Jobs of a type this client does not know, and entries it cannot read, are left out
+        (and logged at DEBUG): one odd job never hides the others.
+        """
         params = {
             k: v
             for k, v in (("limit", limit), ("job_type", job_type), ("circuit_id", circuit_id))
             if v is not None
         }
-        path = f"/experiments/{_seg(experiment_id)}/jobs"
+        path, items = self._job_items(experiment_id, params)
+        jobs: list[RunJob | BaseJob] = []
+        for item in items:
+            kind = item.get("job_type") if isinstance(item, dict) else None
+            if job_model(kind) is None:
+                logger.debug("GET %s: skipped a job of unknown type %r", path, kind)
+                continue
+            try:
+                jobs.append(read_job(item)[0])
+            except UnreadableReply as exc:
+                logger.debug("GET %s: skipped an unreadable job (%s)", path, exc)
+        return jobs
+
+    def _job_items(self, experiment_id: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The raw entries of an experiment's job listing, and its path."""
+        path = f"/experiments/{_seg(experiment_id, 'experiment id')}/jobs"
         response = self._send("GET", path, params=params, idempotent=True)
         try:
-            items = _JOB_LIST.validate_json(response.content)
-        except ValidationError:
-            raise HaiquInvalidResponseError(
-                f"GET {path}: the server's answer is not a list of jobs.",
-                method="GET",
-                url=self.base_url + path,
-            ) from None
-        return [self._job_from(orjson.dumps(item), "GET", path) for item in items]
+            items = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            items = None
+        if not isinstance(items, list):
+            raise self._invalid("GET", path, "a list of jobs")
+        return path, items
 
     def list_devices(self) -> list[Device]:
         """The devices this account can use."""
@@ -537,20 +773,65 @@ class HaiquClient:
         try:
             return TypeAdapter(list[Device]).validate_json(response.content)
         except ValidationError:
-            raise HaiquInvalidResponseError(
-                "GET /devices: the server's answer is not a list of devices.",
-                method="GET",
-                url=self.base_url + "/devices",
-            ) from None
+            raise self._invalid("GET", "/devices", "a list of devices") from None
 
     def get_device(self, device_id: str) -> Device:
         """A device by id (404 for an unknown one)."""
-        return self._get(Device, f"/devices/{_seg(device_id)}")
+        return self._get(Device, f"/devices/{_seg(device_id, 'device id')}")
 
 
-def _seg(value: str) -> str:
-    """One URL path segment, quoted."""
-    return quote(str(value), safe="")
+def _chosen_key(api_key: str | None) -> str:
+    """``api_key``, else ``$HAIQU_API_KEY``; refuse when there is neither."""
+    key = api_key or os.environ.get("HAIQU_API_KEY")
+    if not key:
+        raise HaiquConfigurationError(
+            "No Haiqu API key: pass HaiquClient(api_key=...) or set the HAIQU_API_KEY "
+            "environment variable (or use url='local' for the embedded emulator)."
+        )
+    return key
+
+
+def _root_url(url: str, allow_insecure: bool) -> str:
+    """``scheme://host[:port]`` of ``url``: the SDK serves every endpoint at the host root."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise HaiquConfigurationError(f"Invalid API URL {redact(url)!r}: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise HaiquConfigurationError(
+            f"Invalid API URL {redact(url)!r}: use http(s)://host[:port]."
+        )
+    if parsed.scheme == "http" and not allow_insecure and not _is_loopback(parsed.host):
+        raise HaiquConfigurationError(
+            f"Refusing plain http:// to {parsed.host}: the API key would cross the network "
+            "in clear. Use https://, or pass allow_insecure=True if you really mean it."
+        )
+    port = f":{parsed.port}" if parsed.port else ""
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}{port}"
+
+
+def _loads(content: bytes) -> Any:
+    """The decoded JSON of a body, or ``None`` when it is not JSON."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _seg(value: str, what: str) -> str:
+    """One URL path segment, quoted.
+
+    Raises:
+        HaiquInputError: ``value`` is blank, ``.`` or ``..``, which would change the path
+            (``GET /jobs/..`` is ``GET /``), or not a string.
+    """
+    if not isinstance(value, str) or not value.strip() or value in (".", ".."):
+        raise HaiquInputError(
+            f"{what} {str(value)[:80]!r} is not a valid id: ids are non-empty strings and "
+            "never '.' or '..'. Pass the id the service returned (or the device's name)."
+        )
+    return quote(value, safe="")
 
 
 def _describe_detail(detail: Any) -> str:

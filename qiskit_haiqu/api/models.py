@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from qiskit_haiqu.errors import UnknownJobStatusError
 
@@ -28,6 +28,7 @@ __all__ = [
     "ExperimentSubmit",
     "FINAL_STATUSES",
     "HTTPValidationError",
+    "HybridJob",
     "JobStatus",
     "JobType",
     "OutdatedClientBody",
@@ -47,7 +48,7 @@ ObservablePair = tuple[list[str], list[float]]
 
 
 class _Model(BaseModel):
-    """Base of every wire model: unknown fields are ignored, enums go out as values."""
+    """Base of every wire model: unknown fields are allowed and ignored; enums go as values."""
 
     model_config = ConfigDict(extra="ignore", use_enum_values=True, populate_by_name=True)
 
@@ -204,17 +205,37 @@ class Device(_Model):
 
 
 class CostAmount(_Model):
-    """An amount with its unit, e.g. ``{"amount": 1.2, "unit": "USD"}``."""
+    """An amount with its unit, e.g. ``{"amount": 1.2, "unit": "USD"}``; both may be absent.
 
-    amount: float
-    unit: str
+    Free-form: keys other than ``amount`` and ``unit`` are kept (``model_extra``).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    amount: float | None = None
+    unit: str | None = None
 
 
 class Cost(_Model):
-    """A cost in the vendor's unit (``native``) and in US dollars (``converted``)."""
+    """A cost in the vendor's unit (``native``) and in US dollars (``converted``).
+
+    Free-form, as the service may add to it: any other key is kept (``model_extra``), a bare
+    number is read as an amount without unit, and an entry of any other shape as absent.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     native: CostAmount | None = None
     converted: CostAmount | None = None
+
+    @field_validator("native", "converted", mode="before")
+    @classmethod
+    def _loose_amount(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return {"amount": value}
+        return value if isinstance(value, dict | CostAmount) else None
 
 
 class RunSubmit(_Model):
@@ -258,7 +279,9 @@ class BaseJob(_Model):
     quality: float | None = None
     info: dict[str, Any] | None = None
     time: float | None = None
-    parameters: list[Any] | None = None
+    parameters: Any = None
+    """Run jobs: the parameter rows sent; other job types: whatever they hold (an object for
+    data loading)."""
 
 
 class RunJob(BaseJob):
@@ -275,10 +298,67 @@ class RunJob(BaseJob):
     use_mitigation: bool | None
     dry_run: bool
     run_type: str
+    parameters: list[Any] | None = None
     observables: list[Any] | None = None
     readout_bases: list[str] | None = None
     quantum_results: list[Any] | None = None
     estimated_qpu_cost: Cost | None = None
+
+
+class HybridJob(RunJob):
+    """A ``POST /flow`` job (``job_type`` ``Hybrid``): a run job whose settings sit in layers.
+
+    ``quantum_results`` and ``info["uncertainty"]`` nest exactly as a ``Run`` job's. What a
+    ``Run`` job carries at the top level is read from the program when absent:
+    ``circuit_ids`` from ``input_circuit_ids``, ``device_id`` and ``options`` from the
+    ``device`` layer, ``use_mitigation`` from the ``estimator`` or
+    ``distribution_mitigation`` layer's ``mitigation_enabled``, and ``run_type`` is
+    ``StatevectorRun`` when the last layer is ``statevector``.
+    """
+
+    device_id: str = ""
+    circuit_ids: list[Any] = Field(default_factory=list)
+    shots: int = 1000
+    use_mitigation: bool | None = None
+    dry_run: bool = False
+    run_type: str = RunType.RUN.value
+    input_circuit_ids: list[Any] | None = None
+    program: dict[str, Any] | None = None
+    quality_assessment: Any = None
+    pre_device_pipeline_time: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_program(cls, data: Any) -> Any:
+        """Fill the run-job fields the reply leaves out from ``input_circuit_ids`` and layers."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        if not filled.get("circuit_ids") and isinstance(filled.get("input_circuit_ids"), list):
+            filled["circuit_ids"] = filled["input_circuit_ids"]
+        layers = _layers(filled.get("program"))
+        for layer in layers:
+            kind = layer.get("type")
+            if kind == "device":
+                _fill(filled, "device_id", layer.get("device_id"))
+                _fill(filled, "options", layer.get("options"))
+            elif kind in ("estimator", "distribution_mitigation"):
+                _fill(filled, "use_mitigation", layer.get("mitigation_enabled"))
+            elif kind == "statevector":
+                _fill(filled, "run_type", RunType.STATEVECTOR_RUN.value)
+        return filled
+
+
+def _layers(program: Any) -> list[dict[str, Any]]:
+    """The layers of a ``/flow`` program that are objects (anything else is skipped)."""
+    layers = program.get("layers") if isinstance(program, dict) else None
+    return [layer for layer in layers or () if isinstance(layer, dict)]
+
+
+def _fill(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``data[key]`` to ``value`` when the reply has no (or a null) value of its own."""
+    if data.get(key) is None and value is not None:
+        data[key] = value
 
 
 class ValidationErrorItem(_Model):

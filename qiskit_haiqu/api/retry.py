@@ -23,6 +23,8 @@ class RetryPolicy:
         factor: Growth of the delay per attempt.
         max_backoff: Cap of one delay.
         max_total_wait: Total seconds spent waiting between attempts, at most.
+        max_search_wait: Seconds spent pausing between searches for a job or circuit whose
+            creation reply was lost, when the search itself keeps failing.
         statuses: HTTP statuses that are retried.
         sleep: The sleeping function (tests replace it).
     """
@@ -32,6 +34,7 @@ class RetryPolicy:
     factor: float = 2.0
     max_backoff: float = 8.0
     max_total_wait: float = 60.0
+    max_search_wait: float = 30.0
     statuses: frozenset[int] = RETRY_STATUSES
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
@@ -39,8 +42,11 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 0)."""
         if retry_after is not None:
             return max(0.0, retry_after)
-        ceiling = min(self.max_backoff, self.backoff * self.factor**attempt)
-        return random.uniform(0.0, ceiling)
+        return random.uniform(0.0, self.ceiling(attempt))
+
+    def ceiling(self, attempt: int) -> float:
+        """The longest delay before attempt ``attempt + 1``, without jitter."""
+        return min(self.max_backoff, self.backoff * self.factor**attempt)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -195,7 +195,11 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             for job_id in self._order:
                 if parse_status(self._jobs[job_id].status, job_id=job_id) in FINAL_STATUSES:
                     continue
-                self._jobs[job_id] = self._client.cancel_job(job_id)
+                reply = self._client.cancel_job(job_id)
+                # A job that finished meanwhile may come back with the common fields only:
+                # never let that replace the run job, whose results the service still holds.
+                fetched = reply if isinstance(reply, RunJob) else self._client.get_job(job_id)
+                self._jobs[job_id] = fetched
                 requested = True
                 logger.info("Haiqu job %s: cancel requested", job_id)
             return requested and all(s is JobStatus.CANCELLED for s in self._statuses())
