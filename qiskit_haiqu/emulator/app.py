@@ -40,6 +40,8 @@ from qiskit_haiqu.emulator.controls import (
     FaultRule,
     Faults,
     RequestLog,
+    SdkGate,
+    SdkGateRule,
 )
 from qiskit_haiqu.emulator.devices import DeviceCatalog
 from qiskit_haiqu.emulator.jobs import JobRunner
@@ -101,6 +103,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     )
     log = RequestLog(settings.max_logged_requests)
     faults = Faults() if settings.enable_faults else None
+    gate = SdkGate() if settings.enable_faults else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -120,7 +123,11 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     app.state.request_log = log
     app.state.faults = faults
     app.add_middleware(
-        ControlMiddleware, log=log, faults=faults, max_body_bytes=settings.max_body_bytes
+        ControlMiddleware,
+        log=log,
+        faults=faults,
+        gate=gate,
+        max_body_bytes=settings.max_body_bytes,
     )
     _install_error_handlers(app)
 
@@ -145,7 +152,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     _add_job_routes(api, state, catalog, runner, settings)
     _add_device_routes(api, catalog)
     app.include_router(api)
-    app.include_router(_control_router(log, faults))
+    app.include_router(_control_router(log, faults, gate))
     return app
 
 
@@ -409,12 +416,12 @@ def _add_device_routes(api: APIRouter, catalog: DeviceCatalog) -> None:
         return _json(catalog.model(device_id))
 
 
-def _control_router(log: RequestLog, faults: Faults | None) -> APIRouter:
+def _control_router(log: RequestLog, faults: Faults | None, gate: SdkGate | None) -> APIRouter:
     control = APIRouter(prefix=CONTROL_PREFIX.rstrip("/"), include_in_schema=False)
 
     @control.get("/requests")
     def requests_received() -> Response:
-        """The log of API requests: ``[{"method", "path", "status", "fault"}]``."""
+        """The log of API requests: ``[{"method", "path", "status", "fault", "sdk_version"}]``."""
         return _json(log.entries())
 
     @control.delete("/requests")
@@ -458,4 +465,31 @@ def _control_router(log: RequestLog, faults: Faults | None) -> APIRouter:
         require_faults().clear()
         return Response(status_code=204)
 
+    _add_gate_routes(control, gate)
     return control
+
+
+def _add_gate_routes(control: APIRouter, gate: SdkGate | None) -> None:
+    """``/_emulator/sdk-gate``: the minimum ``haiqu-sdk-version`` (served with faults only)."""
+
+    def require_gate() -> SdkGate:
+        if gate is None:
+            raise HTTPException(status_code=404, detail="Not Found")
+        return gate
+
+    @control.get("/sdk-gate")
+    def sdk_gate() -> Response:
+        """The minimum version required: ``{"min_version": str | null}``."""
+        return _json({"min_version": require_gate().minimum()})
+
+    @control.put("/sdk-gate")
+    def set_sdk_gate(body: SdkGateRule) -> Response:
+        """Answer 426 to requests whose ``haiqu-sdk-version`` is missing or below this."""
+        require_gate().set(body.min_version)
+        return _json({"min_version": body.min_version})
+
+    @control.delete("/sdk-gate")
+    def clear_sdk_gate() -> Response:
+        """Accept any client again."""
+        require_gate().set(None)
+        return Response(status_code=204)

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from qiskit_haiqu.api.redact import install_log_redaction
 from qiskit_haiqu.emulator.app import create_app
 from qiskit_haiqu.emulator.controls import DroppedResponseFilter
 from qiskit_haiqu.emulator.settings import EmulatorSettings
@@ -20,13 +21,16 @@ from qiskit_haiqu.emulator.settings import EmulatorSettings
 __all__ = ["EmulatorServer", "serve"]
 
 _DROP_FILTER = DroppedResponseFilter()
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-def _quiet_dropped_responses() -> None:
-    """Keep uvicorn from logging an error for each connection a drop fault closes."""
+def _prepare_logging() -> None:
+    """Mask ``?HAIQU_API_KEY=...`` in uvicorn's logs (its access log prints request URLs), and
+    keep uvicorn from logging an error for each connection a drop fault closes."""
     logger = logging.getLogger("uvicorn.error")
     if _DROP_FILTER not in logger.filters:
         logger.addFilter(_DROP_FILTER)
+    install_log_redaction(_UVICORN_LOGGERS)
 
 
 class EmulatorServer:
@@ -71,7 +75,7 @@ class EmulatorServer:
         """
         if self._thread is not None:
             return self
-        _quiet_dropped_responses()
+        _prepare_logging()
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
@@ -131,7 +135,7 @@ def serve(
     config = EmulatorSettings(
         api_keys=tuple(api_keys or ()), enable_faults=enable_faults, **settings
     )
-    _quiet_dropped_responses()
+    _prepare_logging()
     logging.getLogger(__name__).warning(
         "Haiqu emulator on http://%s:%s (Ctrl+C to stop)", host, port
     )

@@ -1,7 +1,9 @@
-"""Test controls: the request log and fault injection (status, drop, drop_after, delay)."""
+"""Test controls: the request log, fault injection (status, drop, drop_after, delay, garble,
+patch) and the SDK version gate."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -90,7 +92,13 @@ def test_drop_closes_without_an_answer(api, faults, emulator_url):
         api.http.get("/devices")
     assert api.http.get("/devices/aer_simulator").status_code == 200
     entries = faults.get("/requests").json()
-    assert entries[0] == {"method": "GET", "path": "/devices", "status": 0, "fault": "drop"}
+    assert entries[0] == {
+        "method": "GET",
+        "path": "/devices",
+        "status": 0,
+        "fault": "drop",
+        "sdk_version": None,
+    }
 
 
 def test_drop_after_handles_then_loses_the_reply(api, faults):
@@ -150,7 +158,101 @@ def test_faults_are_404_unless_enabled():
         assert control.get("/faults").status_code == 404
         assert control.delete("/faults").status_code == 404
         assert control.get("/requests").status_code == 200
+        assert control.put("/sdk-gate", json={"min_version": "9"}).status_code == 404
+        assert control.get("/sdk-gate").status_code == 404
+        assert control.delete("/sdk-gate").status_code == 404
         control.close()
         client = Api(server.url)
         assert client.http.get("/user").status_code == 200
         client.close()
+
+
+def test_garble_handles_then_replaces_the_reply(api, faults):
+    name = f"garbled-{uuid.uuid4()}"
+    _add(faults, {"method": "POST", "path": "^/experiments/init$", "action": "garble"})
+    garbled = api.http.post("/experiments/init", json={"name": name})
+    assert garbled.status_code == 200
+    assert garbled.content.startswith(b"<html>")
+    assert garbled.headers["content-length"] == str(len(garbled.content))
+    assert [e["name"] for e in api.http.get("/experiments", params={"name": name}).json()] == [
+        name
+    ]  # created all the same
+    _add(faults, {"path": "^/devices/aer_simulator$", "action": "garble", "body": '{"id": 1'})
+    assert api.http.get("/devices/aer_simulator").content == b'{"id": 1'
+    assert faults.get("/requests").json()[-1]["fault"] == "garble"
+
+
+def test_garble_and_patch_leave_refusals_alone(api, faults):
+    _add(
+        faults,
+        {"path": "^/devices/nowhere$", "action": "garble"},
+        {"path": "^/devices/nowhere$", "action": "patch", "patch": {"x": 1}},
+    )
+    for _ in range(2):
+        refused = api.http.get("/devices/nowhere")
+        assert refused.status_code == 404
+        assert refused.json() == {"detail": "Device not found."}
+
+
+def test_patch_sets_keys_of_a_json_reply(api, faults):
+    _add(
+        faults,
+        {
+            "method": "GET",
+            "path": "^/devices/aer_simulator$",
+            "action": "patch",
+            "patch": {"qubits": None, "surprise": {"a": [1]}},
+        },
+    )
+    patched = api.http.get("/devices/aer_simulator")
+    assert patched.status_code == 200
+    device = patched.json()
+    assert device["id"] == "aer_simulator"
+    assert device["qubits"] is None
+    assert device["surprise"] == {"a": [1]}
+    assert api.http.get("/devices/aer_simulator").json()["qubits"] > 0  # used up
+
+
+@pytest.fixture
+def gate(emulator_url) -> Iterator[httpx.Client]:
+    control = httpx.Client(base_url=f"{emulator_url}/_emulator")
+    yield control
+    control.delete("/sdk-gate").raise_for_status()
+    control.close()
+
+
+def test_sdk_gate_answers_426_in_the_sdks_shape(api, gate):
+    assert gate.get("/sdk-gate").json() == {"min_version": None}
+    assert gate.put("/sdk-gate", json={"min_version": "1.7"}).status_code == 200
+    assert gate.get("/sdk-gate").json() == {"min_version": "1.7"}
+    gate.delete("/requests")
+
+    def status(version: str | None) -> int:
+        headers = {} if version is None else {"haiqu-sdk-version": version}
+        return api.http.get("/devices/aer_simulator", headers=headers).status_code
+
+    refused = api.http.get("/health/auth")  # the helper sends no haiqu-sdk-version
+    assert refused.status_code == 426
+    detail = refused.json()["detail"]
+    assert detail["error_code"] == "outdated_sdk"
+    assert "1.7 or newer" in detail["message"]
+    assert [status(v) for v in ("1.6.9", "1.7.0", "1.7", "1.10.0", "2", "1.7.0rc1")] == [
+        426,
+        200,
+        200,
+        200,
+        200,
+        200,
+    ]
+    assert status("garbage") == 426
+    entries = gate.get("/requests").json()
+    assert [e["fault"] for e in entries[:2]] == ["sdk_gate", "sdk_gate"]
+    assert [e["sdk_version"] for e in entries[:3]] == [None, "1.6.9", "1.7.0"]
+    assert gate.delete("/sdk-gate").status_code == 204
+    assert status(None) == 200
+
+
+@pytest.mark.parametrize("body", [{"min_version": "soon"}, {"min_version": ""}, {}, {"x": 1}])
+def test_bad_gates_are_422(gate, body):
+    assert gate.put("/sdk-gate", json=body).status_code == 422
+    assert gate.get("/sdk-gate").json() == {"min_version": None}
