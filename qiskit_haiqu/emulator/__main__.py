@@ -39,6 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="whether observables of an uploaded circuit that carries a layout are read as "
         "virtual and mapped through it (honour) or not (ignore) (default: %(default)s)",
     )
+    parser.add_argument(
+        "--max-density-matrix-qubits",
+        type=int,
+        default=defaults.max_density_matrix_qubits,
+        help="widest non-unitary circuit whose expectation values are computed exactly "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-trajectories",
+        type=int,
+        default=defaults.max_trajectories,
+        help="most trajectories per noisy or non-unitary expectation value (default: %(default)s)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> None:
@@ -51,6 +64,8 @@ def run(arguments: argparse.Namespace) -> None:
         min_job_seconds=arguments.min_job_seconds,
         key_format=arguments.key_format,
         upload_layout=arguments.upload_layout,
+        max_density_matrix_qubits=arguments.max_density_matrix_qubits,
+        max_trajectories=arguments.max_trajectories,
     )
 
 

@@ -53,6 +53,14 @@ class EmulatorSettings:
             the circuit before its layout, and maps them with ``apply_layout(layout)``
             before its own transpilation; ``"ignore"`` drops the layout, so observables
             are at the circuit's full width.
+        max_density_matrix_qubits: An expectation value of a non-unitary circuit (reset,
+            ``initialize``, classical control flow) without mid-circuit measurements is
+            computed exactly with the density-matrix method up to this many qubits;
+            wider, or with mid-circuit measurements, from trajectories.
+        max_trajectories: Most trajectories simulated for an expectation value that needs
+            them (a noisy device, or a non-unitary circuit not computed exactly); with
+            fewer shots, one trajectory per shot. At least 2 (their spread is part of the
+            reported uncertainty).
     """
 
     api_keys: Collection[str] = field(default_factory=tuple)
@@ -72,6 +80,8 @@ class EmulatorSettings:
     version: str = "0.1.0-emulator"
     key_format: str = "get_counts"
     upload_layout: str = "honour"
+    max_density_matrix_qubits: int = 12
+    max_trajectories: int = 1024
 
     def __post_init__(self) -> None:
         """Normalise ``api_keys`` to a tuple and check the numbers."""
@@ -84,6 +94,10 @@ class EmulatorSettings:
             raise ValueError(f"key_format must be one of {', '.join(KEY_FORMATS)}")
         if self.upload_layout not in UPLOAD_LAYOUTS:
             raise ValueError(f"upload_layout must be one of {', '.join(UPLOAD_LAYOUTS)}")
+        if self.max_density_matrix_qubits < 0:
+            raise ValueError("max_density_matrix_qubits must be >= 0")
+        if self.max_trajectories < 2:
+            raise ValueError("max_trajectories must be >= 2")
 
     def accepts_key(self, key: str | None) -> bool:
         """Whether ``key`` authenticates a request."""

@@ -1,9 +1,18 @@
 """Execution of a validated run on qiskit-aer, shaped as Haiqu's ``quantum_results``.
 
 Circuits are transpiled for the device once and cached; a parameter sweep is one Aer call
-(``parameter_binds``); observables are evaluated from exact (or noisy) Pauli expectation
-values, then sampled binomially with ``shots`` shots per term so the results carry honest
-shot noise, with ``info["uncertainty"]`` nested like the results.
+(``parameter_binds``). Observables are evaluated from Pauli expectation values, then measured
+with ``shots`` shots per term so the results carry honest shot noise, with
+``info["uncertainty"]`` nested like the results:
+
+- a noiseless circuit of gates only: the exact value of its pure state;
+- a noiseless non-unitary circuit (reset, ``initialize``, classical control flow) without
+  mid-circuit measurements, up to ``max_density_matrix_qubits`` qubits: the exact value of
+  the mixture, evolved as a density matrix;
+- anything else (noise, mid-circuit measurements, wider mixtures): up to
+  ``max_trajectories`` random trajectories (Aer may evolve a small noisy one as a density
+  matrix), one per shot when there are fewer shots; with more shots, the spread of the
+  trajectories' mean is part of the uncertainty.
 
 Readout error is part of the noise: sampled outcomes carry it (Aer applies the noise model's
 readout errors), and a noisy expectation value is attenuated by the readout factor of its
@@ -23,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import qpy, transpile
-from qiskit.circuit import CONTROL_FLOW_OP_NAMES, QuantumCircuit
+from qiskit.circuit import CONTROL_FLOW_OP_NAMES, ControlFlowOp, Gate, QuantumCircuit
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Pauli, Statevector
 from qiskit.result import Result
@@ -48,7 +57,8 @@ __all__ = [
 ]
 
 _CACHE_SIZE = 256
-_NOISY_EXPECTATION_SHOTS = 1024
+_UNITARY, _MIXED, _MEASURED = "unitary", "mixed", "measured"
+_UNITARY_DIRECTIVES = frozenset({"barrier", "delay"})
 _SEED_MOD = 2**63
 _MIN_FACTOR = 1e-9  # a readout factor this small cannot be divided out
 
@@ -111,6 +121,8 @@ class RunPlan:
     bond_dim: int | None = None
     noise_model: NoiseModel | None = None
     key_format: str = "get_counts"
+    max_density_matrix_qubits: int = 12
+    max_trajectories: int = 1024
     use_mitigation: bool = False
     readout_mitigation: bool = True
     statevector: bool = False
@@ -221,14 +233,14 @@ class Simulator:
                 matrix[obs_index, column] = coeff
         rng = np.random.default_rng(seed)
         if labels:
-            exact = self._expectations(plan, entry, simulator, list(labels), seed, num_rows)
+            samples, exact = self._expectations(
+                plan, entry, simulator, list(labels), seed, num_rows
+            )
             # Readout shrinks each term by its support's factor (a symmetric, twirled readout).
             physical = self._prepare(plan.device_id, entry, strip_measurements=True).physical
             readout = self._readout_errors(plan, simulator)
             factors = np.array([readout.pauli_attenuation(label, physical) for label in labels])
-            prob_plus = np.clip((1.0 + factors * exact) / 2.0, 0.0, 1.0)
-            measured = 2.0 * rng.binomial(plan.shots, prob_plus) / plan.shots - 1.0
-            term_variance = (1.0 - measured**2) / plan.shots
+            measured, term_variance = _measure(samples, exact, factors, plan.shots, rng)
             if _mitigates(plan):
                 divisors = np.where(np.abs(factors) > _MIN_FACTOR, factors, 1.0)
                 estimates = measured / divisors
@@ -252,34 +264,51 @@ class Simulator:
         labels: list[str],
         seed: int | None,
         num_rows: int,
-    ) -> np.ndarray:
-        """Exact (noiseless) or trajectory-averaged (noisy) ``<P>`` per row and label."""
+    ) -> tuple[np.ndarray, bool]:
+        """``<P>`` per row, trajectory and label: ``(values, exact)``.
+
+        ``values`` has shape ``(rows, trajectories, labels)``. ``exact``: one trajectory that
+        is the exact value (a noiseless unitary circuit on a pure state, or a non-unitary
+        one without mid-circuit measurements evolved as a density matrix). Otherwise (noise,
+        mid-circuit measurements, or too wide for a density matrix) each of
+        ``min(shots, max_trajectories)`` trajectories is one random run of the circuit, and
+        their mean is the value of the whole mixture.
+        """
         prepared = self._prepare(plan.device_id, entry, strip_measurements=True)
-        key = (plan.device_id, entry.circuit_id, tuple(labels))
+        spec = self._catalog.spec(plan.device_id)
+        noisy = plan.noise_model is not None or (spec is not None and spec.noisy)
+        content = _non_unitary(prepared.circuit)
+        run_options: dict[str, Any] = {}
+        if noisy or content == _MEASURED:
+            exact = False
+        elif content == _UNITARY:
+            exact = True
+        else:  # reset, initialize or control flow: a mixture, but no measurement to sample
+            exact = prepared.circuit.num_qubits <= plan.max_density_matrix_qubits
+            if exact:
+                run_options["method"] = "density_matrix"
+        run_options["shots"] = 1 if exact else min(plan.shots, plan.max_trajectories)
+        if seed is not None:
+            run_options["seed_simulator"] = seed
+        key = (plan.device_id, entry.circuit_id, tuple(labels), not exact)
         with self._lock:
             circuit = self._instrumented.get(key)
         if circuit is None:
             circuit = prepared.circuit.copy()
             for index, label in enumerate(labels):
                 circuit.append(
-                    SaveExpectationValue(Pauli(label), label=f"e{index}"),
+                    SaveExpectationValue(Pauli(label), label=f"e{index}", pershot=not exact),
                     [circuit.qubits[q] for q in prepared.physical],
                 )
             with self._lock:
                 _remember(self._instrumented, key, circuit)
-        spec = self._catalog.spec(plan.device_id)
-        noisy = plan.noise_model is not None or (spec is not None and spec.noisy)
-        run_options: dict[str, Any] = {
-            "shots": min(plan.shots, _NOISY_EXPECTATION_SHOTS) if noisy else 1
-        }
-        if seed is not None:
-            run_options["seed_simulator"] = seed
         result = _execute(simulator, circuit, entry, run_options)
-        exact = np.empty((num_rows, len(labels)))
+        values = np.empty((num_rows, run_options["shots"], len(labels)))
         for row in range(num_rows):
             data = result.data(row)
-            exact[row] = [float(np.real(data[f"e{k}"])) for k in range(len(labels))]
-        return exact
+            for k in range(len(labels)):
+                values[row, :, k] = np.real(np.asarray(data[f"e{k}"], dtype=complex))
+        return values, exact
 
     # Helpers -----------------------------------------------------------------------------
 
@@ -336,6 +365,63 @@ class Simulator:
         with self._lock:
             _remember(self._prepared, key, prepared)
         return prepared
+
+
+def _measure(
+    samples: np.ndarray,
+    exact: bool,
+    factors: np.ndarray,
+    shots: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measure each Pauli term with ``shots`` shots: ``(estimates, variances)``, per row.
+
+    Args:
+        samples: ``<P>`` per row, trajectory and term (see ``Simulator._expectations``).
+        exact: ``samples`` holds one exact value per row and term.
+        factors: Readout attenuation of each term.
+        shots: Shots per term.
+        rng: The random source.
+
+    Each shot gives +1 or -1. With exact values, or one trajectory per shot, the shots are
+    what a device would measure, and the variance of their mean is ``(1 - m**2) / shots``.
+    With fewer trajectories than shots, the shots are drawn around the trajectories' mean,
+    whose own spread (``var / trajectories``) is added to the variance.
+    """
+    trajectories = samples.shape[1]
+    prob_plus = np.clip((1.0 + factors * samples) / 2.0, 0.0, 1.0)  # (rows, traj, terms)
+    if exact or trajectories < shots:
+        counts = rng.binomial(shots, prob_plus.mean(axis=1))
+    else:  # one trajectory per shot
+        counts = np.stack([(rng.random(p.shape) < p).sum(axis=0) for p in prob_plus])
+    measured = 2.0 * counts / shots - 1.0
+    variance = (1.0 - measured**2) / shots
+    if not exact and 1 < trajectories < shots:
+        variance = variance + factors**2 * samples.var(axis=1, ddof=1) / trajectories
+    return measured, variance
+
+
+def _non_unitary(circuit: QuantumCircuit) -> str:
+    """What makes a circuit (final measurements removed) evolve a pure state into a mixture.
+
+    Returns:
+        ``_UNITARY`` (only gates, barriers and delays), ``_MEASURED`` (a measurement is left,
+        so the mixture needs trajectories) or ``_MIXED`` (resets, ``initialize``, control
+        flow or other non-gate operations, but no measurement).
+    """
+    content = _UNITARY
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if operation.name == "measure":
+            return _MEASURED
+        if isinstance(operation, ControlFlowOp):
+            for block in operation.blocks:
+                if _non_unitary(block) == _MEASURED:
+                    return _MEASURED
+            content = _MIXED
+        elif not isinstance(operation, Gate) and operation.name not in _UNITARY_DIRECTIVES:
+            content = _MIXED
+    return content
 
 
 def _mitigates(plan: RunPlan) -> bool:

@@ -126,6 +126,8 @@ def build_plan(
         bond_dim=options.bond_dim,
         noise_model=options.noise_model,
         key_format=settings.key_format,
+        max_density_matrix_qubits=settings.max_density_matrix_qubits,
+        max_trajectories=settings.max_trajectories,
         use_mitigation=bool(request.use_mitigation),
         readout_mitigation=options.readout_mitigation,
         statevector=statevector,

@@ -11,7 +11,7 @@ from qiskit.circuit import Clbit, Parameter
 from qiskit_aer import AerSimulator
 
 from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
-from qiskit_haiqu.emulator.simulate import Entry, _execute, key_formatter
+from qiskit_haiqu.emulator.simulate import Entry, _execute, _non_unitary, key_formatter
 
 
 def test_rows_without_parameters_left_after_transpilation_run_once_each():
@@ -133,3 +133,39 @@ def test_settings_check_their_choices():
         EmulatorSettings(key_format="spaced")
     with pytest.raises(ValueError, match="upload_layout"):
         EmulatorSettings(upload_layout="maybe")
+    with pytest.raises(ValueError, match="max_trajectories"):
+        EmulatorSettings(max_trajectories=0)
+
+
+def _content(build: Callable[[QuantumCircuit], object]) -> str:
+    circuit = QuantumCircuit(2, 1)
+    circuit.h(0)
+    build(circuit)
+    return _non_unitary(circuit)
+
+
+def _if_measured(circuit: QuantumCircuit) -> None:
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.measure(1, 0)
+
+
+def _if_unmeasured(circuit: QuantumCircuit) -> None:
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(1)
+
+
+@pytest.mark.parametrize(
+    ("build", "content"),
+    [
+        (lambda c: c.cx(0, 1), "unitary"),
+        (lambda c: (c.barrier(), c.delay(10, 0)), "unitary"),
+        (lambda c: c.reset(0), "mixed"),
+        (lambda c: c.initialize([0, 1], [1]), "mixed"),
+        (_if_unmeasured, "mixed"),
+        (lambda c: c.measure(0, 0), "measured"),
+        (_if_measured, "measured"),
+    ],
+    ids=["gates", "directives", "reset", "initialize", "if_test", "measure", "nested measure"],
+)
+def test_non_unitary_content_is_detected(build, content):
+    assert _content(build) == content
