@@ -8,6 +8,7 @@ import io
 import re
 import struct
 import uuid
+from collections.abc import Callable
 
 from qiskit import qpy
 from qiskit.circuit import ClassicalRegister, QuantumCircuit
@@ -141,7 +142,7 @@ def _registers_tile_clbits(circuit: QuantumCircuit) -> bool:
             if int(circuit.find_bit(bit).index) != position:
                 return False
             position += 1
-    return position == circuit.num_clbits
+    return bool(position == circuit.num_clbits)
 
 
 def circuit_fingerprint(circuit: QuantumCircuit, *, qpy_version: int = 16) -> str:
@@ -186,11 +187,18 @@ def _canonical_qreg_names(data: bytes, circuit: QuantumCircuit) -> bytes:
         header = re.escape(struct.pack("!I", qreg.size) + struct.pack("!H", len(name)))
         pattern = re.compile(b"q([\\x00\\x01])" + header + b"([\\x00\\x01])" + re.escape(name))
         canonical = f"q{position}".encode()
-        replacement = struct.pack("!I", qreg.size) + struct.pack("!H", len(canonical))
-        data = pattern.sub(
-            lambda m, r=replacement, c=canonical: b"q" + m.group(1) + r + m.group(2) + c, data
-        )
+        sizes = struct.pack("!I", qreg.size) + struct.pack("!H", len(canonical))
+        data = pattern.sub(_header_with(sizes, canonical), data)
     return data
+
+
+def _header_with(sizes: bytes, name: bytes) -> Callable[[re.Match[bytes]], bytes]:
+    """A ``re.sub`` replacement writing a register header with other sizes and name."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        return b"q" + match.group(1) + sizes + match.group(2) + name
+
+    return replace
 
 
 _GENERATED = re.compile(
