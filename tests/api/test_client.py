@@ -10,6 +10,7 @@ from qiskit.circuit import QuantumCircuit
 
 from qiskit_haiqu import (
     HaiquClient,
+    HaiquInputError,
     HaiquInvalidResponseError,
     InsufficientCreditsError,
     NotFoundError,
@@ -177,3 +178,50 @@ def test_malformed_bodies_name_the_endpoint(body):
 def test_unknown_status_is_named_not_guessed():
     with pytest.raises(UnknownJobStatusError, match="'Paused'"):
         parse_status("Paused", job_id="jb-9")
+
+
+ID_CALLS = {
+    "get_job": lambda client, value: client.get_job(value),
+    "cancel_job": lambda client, value: client.cancel_job(value),
+    "get_experiment": lambda client, value: client.get_experiment(value),
+    "get_circuit": lambda client, value: client.get_circuit(value),
+    "find_circuit-experiment": lambda client, value: client.find_circuit(value, "123"),
+    "find_circuit-hash": lambda client, value: client.find_circuit("exp-1", value),
+    "list_jobs": lambda client, value: client.list_jobs(value),
+    "get_device": lambda client, value: client.get_device(value),
+}
+
+
+def _recording_client(seen: list[httpx.Request]) -> HaiquClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    return _client(handler)
+
+
+@pytest.mark.parametrize("value", [".", "..", "", "   "], ids=["dot", "dotdot", "empty", "blank"])
+@pytest.mark.parametrize("call", sorted(ID_CALLS))
+def test_dot_and_blank_ids_are_refused_before_any_request(call, value):
+    seen: list[httpx.Request] = []
+    with pytest.raises(HaiquInputError, match="is not a valid id") as info:
+        ID_CALLS[call](_recording_client(seen), value)
+    assert "'.' or '..'" in str(info.value)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ("a/b", b"/jobs/a%2Fb"),
+        ("...", b"/jobs/..."),
+        ("%2e%2e", b"/jobs/%252e%252e"),
+        ("jb 1?x#y", b"/jobs/jb%201%3Fx%23y"),
+        ("./..", b"/jobs/.%2F.."),
+    ],
+)
+def test_other_ids_are_quoted_into_one_segment(value, path):
+    seen: list[httpx.Request] = []
+    with pytest.raises(NotFoundError):
+        _recording_client(seen).get_job(value)
+    assert [request.url.raw_path for request in seen] == [path]

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import PrimitiveResult
 from qiskit.providers import JobStatus
 from shared_circuits import bell
 
 from qiskit_haiqu import (
     HaiquClient,
     HaiquConnectionError,
+    HaiquJob,
     HaiquSampler,
     JobCancelledError,
     JobTimeoutError,
     RequestValidationError,
     ServerError,
 )
+from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.api.retry import RetryPolicy
 from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
 
@@ -237,3 +243,228 @@ def test_a_split_run_refused_part_way_cancels_what_it_submitted(slow_emulator):
             sampler.run([(bell(), None, 100), (too_wide, None, 200)])
         first = info.value.message.split("cancelled: ")[1].split(" ")[0]
         assert client.get_job(first).status == "Cancelled"
+
+
+LISTING = r"^/experiments/[^/]+/jobs$"
+
+
+def _job_ids(client: HaiquClient, experiment_id: str) -> set[str]:
+    return {job.id for job in client.list_jobs(experiment_id, limit=1000)}
+
+
+def _warm(client: HaiquClient) -> tuple[HaiquSampler, str]:
+    """A sampler whose experiment, device and Bell circuit are known; the experiment id."""
+    sampler = HaiquSampler("aer_simulator", client=client)
+    sampler.run([bell()]).result()
+    return sampler, client.init_experiment("qiskit-haiqu").id
+
+
+def test_garbled_run_reply_is_resolved_by_its_token(emulator, faults, request_log, caplog):
+    with _client(emulator.url, Waits()) as client:
+        sampler, experiment_id = _warm(client)
+        before = _job_ids(client, experiment_id)
+        request_log.clear()
+        faults({"method": "POST", "path": "^/run$", "action": "garble"})
+        job = sampler.run([bell()], shots=300)
+        counts = job.result()[0].data.meas.get_counts()
+        after = _job_ids(client, experiment_id)
+    assert sum(counts.values()) == 300
+    assert after - before == {job.job_id()}
+    assert request_log.count("POST", "/run") == 1
+    assert request_log.count("GET", f"/experiments/{experiment_id}/jobs") == 2  # search + ours
+    assert "looking for the job it created" in caplog.text
+
+
+def test_odd_run_reply_after_the_job_was_created_still_gives_the_job(
+    emulator, faults, request_log, caplog
+):
+    odd = {
+        "estimated_qpu_cost": {
+            "native": {"amount": None, "unit": "s"},
+            "converted": {"amount": 0.2, "unit": "USD", "exchange": "daily"},
+        },
+        "quality": "pending",
+        "shots": None,
+    }
+    with _client(emulator.url, Waits()) as client:
+        sampler, experiment_id = _warm(client)
+        before = _job_ids(client, experiment_id)
+        request_log.clear()
+        faults({"method": "POST", "path": "^/run$", "action": "patch", "patch": odd})
+        with caplog.at_level(logging.WARNING, logger="qiskit_haiqu"):
+            job = sampler.run([bell()], shots=300)
+        counts = job.result()[0].data.meas.get_counts()
+        after = _job_ids(client, experiment_id)
+    assert sum(counts.values()) == 300
+    assert after - before == {job.job_id()}
+    assert request_log.count("POST", "/run") == 1
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "quality" in warning
+    assert "shots" in warning
+    assert "estimated_qpu_cost" not in warning  # free-form: nothing odd about it
+
+
+def test_lost_run_reply_while_the_listing_fails_for_a_while(emulator, faults, request_log):
+    waits = Waits()
+    with _client(emulator.url, waits) as client:
+        sampler, experiment_id = _warm(client)
+        before = _job_ids(client, experiment_id)
+        request_log.clear()
+        faults(
+            {"method": "POST", "path": "^/run$", "action": "drop_after"},
+            {"method": "GET", "path": LISTING, "action": "status", "status": 503, "count": 7},
+        )
+        job = sampler.run([bell()], shots=300)
+        counts = job.result()[0].data.meas.get_counts()
+        after = _job_ids(client, experiment_id)
+    assert sum(counts.values()) == 300
+    assert after - before == {job.job_id()}
+    assert request_log.count("POST", "/run") == 1
+    searches = [e["status"] for e in request_log.entries() if e["path"].endswith("/jobs")]
+    assert searches[:8] == [503] * 7 + [200]  # a second search after the first gave up
+
+
+def test_lost_run_reply_and_a_listing_that_stays_down_names_the_token(
+    emulator, faults, request_log
+):
+    waits = Waits()
+    with _client(emulator.url, waits, max_search_wait=5.0) as client:
+        sampler, experiment_id = _warm(client)
+        before = _job_ids(client, experiment_id)
+        request_log.clear()
+        faults(
+            {"method": "POST", "path": "^/run$", "action": "drop_after"},
+            {"method": "GET", "path": LISTING, "action": "status", "status": 503, "count": 1000},
+        )
+        with pytest.raises(HaiquConnectionError) as info:
+            sampler.run([bell()], shots=300)
+        searches = request_log.count("GET", f"/experiments/{experiment_id}/jobs")
+        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+        created = _job_ids(client, experiment_id) - before
+        assert len(created) == 1
+        described = client.get_job(created.pop()).description or ""
+    error = info.value
+    message = str(error)
+    assert error.submission_token.startswith("[qh:")
+    assert error.submission_token in message
+    assert error.submission_token in described  # the token does find the job
+    assert f"client.list_jobs({experiment_id!r})" in message
+    assert "bill it twice" in message
+    assert "reply was lost" in message
+    assert request_log.count("POST", "/run") == 1  # never resubmitted
+    # bounded: searches of five attempts each, 0.5, 1 and 2 s apart; a 4 s pause would pass
+    # the 5 s budget, so there are four
+    assert searches == 4 * 5
+
+
+def _fresh_bell() -> QuantumCircuit:
+    """A Bell circuit no other test has uploaded (a phase no one else uses)."""
+    circuit = QuantumCircuit(2, name="fresh-bell")
+    circuit.h(0)
+    circuit.rz(0.1 + uuid.uuid4().int % 10**6 / 10**7, 0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit
+
+
+def _circuit_count(url: str, experiment_id: str) -> int:
+    response = httpx.get(
+        f"{url}/experiments/{experiment_id}/circuits", headers={"authorization": API_KEY}
+    )
+    response.raise_for_status()
+    return len(response.json())
+
+
+@pytest.mark.parametrize(
+    ("action", "posts"),
+    [
+        ("drop_after", 1),  # stored, reply lost: found by its hash
+        ("garble", 1),  # stored, reply unreadable: found by its hash
+        ("drop", 2),  # never reached the handler: three lookups miss, sent again
+    ],
+)
+def test_lost_circuit_reply_stores_it_once(emulator, faults, request_log, action, posts):
+    with _client(emulator.url, Waits()) as client:
+        sampler, experiment_id = _warm(client)
+        before = _circuit_count(emulator.url, experiment_id)
+        request_log.clear()
+        faults({"method": "POST", "path": "^/circuits$", "action": action})
+        counts = sampler.run([_fresh_bell()], shots=100).result()[0].data.meas.get_counts()
+        after = _circuit_count(emulator.url, experiment_id)
+    assert sum(counts.values()) == 100
+    assert after - before == 1
+    assert request_log.count("POST", "/circuits") == posts
+    assert request_log.count("POST", "/run") == 1
+
+
+@pytest.fixture(scope="module")
+def racing_emulator() -> Iterator[EmulatorServer]:
+    """Jobs take a second; faults can hold a cancel back until the job has finished."""
+    settings = EmulatorSettings(
+        api_keys=frozenset({API_KEY}), min_job_seconds=1.0, enable_faults=True
+    )
+    with EmulatorServer(settings) as server:
+        yield server
+
+
+def test_a_job_that_finishes_while_its_cancel_is_in_flight_keeps_its_results(
+    racing_emulator,
+):
+    url = racing_emulator.url
+    with HaiquClient(url=url, api_key=API_KEY) as client:
+        job = HaiquSampler("aer_simulator", client=client).run([bell()], shots=200)
+        hold = {"method": "POST", "path": "^/jobs/[^/]+/cancel$", "action": "delay", "delay": 3}
+        httpx.post(f"{url}/_emulator/faults", json=[hold]).raise_for_status()
+        try:
+            assert job.cancel() is False  # the service answered with the finished job
+        finally:
+            httpx.delete(f"{url}/_emulator/faults").raise_for_status()
+        assert job.status() is JobStatus.DONE
+        counts = job.result()[0].data.meas.get_counts()
+    assert sum(counts.values()) == 200
+    assert set(counts) <= {"00", "11"}
+
+
+def _job_json(status: str, results: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": "jb-1",
+        "user_id": 1,
+        "experiment_id": "exp-1",
+        "status": status,
+        "job_type": "Run",
+        "device_id": "aer_simulator",
+        "creation_date": "2026-01-01T00:00:00Z",
+        "circuit_ids": ["circ-1"],
+        "shots": 10,
+        "options": {},
+        "use_mitigation": False,
+        "dry_run": False,
+        "run_type": "Run",
+        "quantum_results": results,
+    }
+
+
+@pytest.mark.parametrize("final", ["Done", "Cancelled"])
+def test_a_cancel_reply_with_only_the_common_fields_never_replaces_the_run_job(final):
+    """The SDK's cancel reply is a BaseJob: the handle reads the full job again."""
+    full = _job_json(final, [{"0": 1.0}] if final == "Done" else None)
+    common = {k: full[k] for k in ("id", "user_id", "experiment_id", "status", "job_type")}
+    answers = iter([_job_json("Running"), full])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            return httpx.Response(200, json={**common, "creation_date": full["creation_date"]})
+        return httpx.Response(200, json=next(answers))
+
+    client = HaiquClient(url="https://x.test", api_key="k", transport=httpx.MockTransport(handler))
+
+    def decode(jobs: list[RunJob]) -> PrimitiveResult[Any]:
+        return PrimitiveResult([], metadata={"results": [job.quantum_results for job in jobs]})
+
+    job = HaiquJob(client, [RunJob.model_validate(_job_json("Queued"))], decode)
+    assert job.cancel() is (final == "Cancelled")
+    if final == "Done":
+        assert job.result().metadata["results"] == [[{"0": 1.0}]]
+    else:
+        with pytest.raises(JobCancelledError):
+            job.result()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
+import time
 import traceback
 from collections.abc import Callable
 
 import httpx
 import pytest
 from qiskit.circuit import QuantumCircuit
+from shared_circuits import bell
 
 from qiskit_haiqu import (
     HaiquClient,
@@ -163,3 +168,131 @@ def test_nothing_writes_the_key_to_disk(tmp_path, monkeypatch):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes()
+
+
+EMULATOR_KEY = "test-key-123"
+LOGGERS = ("qiskit_haiqu", "httpx", "httpcore")
+
+
+def _capture_debug(caplog: pytest.LogCaptureFixture) -> None:
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+
+
+def _assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
+    assert caplog.records, "nothing was logged: the check would prove nothing"
+    for secret in secrets:
+        assert secret not in caplog.text
+        for record in caplog.records:
+            assert secret not in record.getMessage()
+            assert secret not in repr(record.args)
+
+
+@pytest.mark.parametrize("auth", ["header", "query"])
+@pytest.mark.parametrize("padding", [("", "\n"), ("", "\r\n"), (" \t", "\n")])
+def test_a_key_read_with_surrounding_whitespace_is_stripped_with_a_quiet_warning(
+    emulator, auth, padding, caplog
+):
+    _capture_debug(caplog)
+    padded = padding[0] + EMULATOR_KEY + padding[1]
+    with pytest.warns(UserWarning, match="whitespace") as caught:
+        client = HaiquClient(url=emulator.url, api_key=padded, auth=auth)  # type: ignore[arg-type]
+    with client:
+        counts = HaiquSampler("aer_simulator", client=client).run([bell()], shots=20)
+        assert sum(counts.result()[0].data.meas.get_counts().values()) == 20
+        text = repr(client)
+    for warning in caught:
+        assert EMULATOR_KEY not in str(warning.message)
+    assert EMULATOR_KEY not in text
+    _assert_not_logged(caplog, EMULATOR_KEY)
+
+
+BAD_KEYS = {
+    "cyrillic": "sk-ключ-0123456789",
+    "accent": "sk-clé-0123456789",
+    "nul": "sk-abc\x00def-0123456789",
+    "tab-inside": "sk-abc\tdef-0123456789",
+    "newline-inside": "sk-abc\ndef-0123456789",
+    "zero-width": "sk-abc\u200bdef-0123456789",
+}
+
+
+@pytest.mark.parametrize("auth", ["header", "query"])
+@pytest.mark.parametrize("name", sorted(BAD_KEYS))
+def test_a_key_with_non_ascii_or_control_characters_is_refused_without_showing_it(
+    name, auth, caplog, monkeypatch
+):
+    _capture_debug(caplog)
+    key = BAD_KEYS[name]
+    pieces = [piece for piece in key.replace("\x00", "-").split("-") if len(piece) > 2]
+    with pytest.raises(HaiquConfigurationError, match="non-ASCII or control") as info:
+        HaiquClient(url="https://api.example.test", api_key=key, auth=auth)  # type: ignore[arg-type]
+    errors: list[BaseException] = [info.value]
+    if "\x00" not in key:  # no environment variable can hold a NUL
+        monkeypatch.setenv("HAIQU_API_KEY", key)
+        with pytest.raises(HaiquConfigurationError) as from_env:
+            HaiquClient(url="https://api.example.test", auth=auth)  # type: ignore[arg-type]
+        errors.append(from_env.value)
+    for error in errors:
+        said = _everything_said(error)
+        assert "UnicodeEncodeError" not in said
+        assert key not in said
+        for piece in pieces[1:]:  # "sk" aside, no part of the key
+            assert piece not in said
+    assert all(key not in record.getMessage() for record in caplog.records)
+
+
+def test_query_auth_logs_no_key_at_debug_over_real_http(emulator, caplog):
+    _capture_debug(caplog)
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY, auth="query") as client:
+        HaiquSampler("aer_simulator", client=client).run([bell()], shots=10).result()
+        with pytest.raises(HaiquError) as info:
+            client.get_job("jb-missing")
+    urls = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("HAIQU_API_KEY=***" in url for url in urls)  # httpx logged the URLs, masked
+    assert EMULATOR_KEY not in _everything_said(info.value)
+    _assert_not_logged(caplog, EMULATOR_KEY)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the emulator exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/version", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail("the emulator did not start")
+
+
+def test_the_emulator_access_log_masks_the_query_key():
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "qiskit_haiqu.emulator", "--port", str(port)]
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [*command, "--api-key", SECRET],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_until_up(url, process)
+        accepted = httpx.get(f"{url}/devices/aer_simulator", params={"HAIQU_API_KEY": SECRET})
+        refused = httpx.get(f"{url}/user", params={"haiqu_api_key": SECRET + "-wrong"})
+        with HaiquClient(url=url, api_key=SECRET, auth="query") as client:
+            assert client.get_device("aer_simulator").id == "aer_simulator"
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=60)[0]
+    assert (accepted.status_code, refused.status_code) == (200, 401)
+    assert "GET /devices/aer_simulator?HAIQU_API_KEY=*** HTTP/1.1" in output  # logged, masked
+    assert "/user?haiqu_api_key=*** " in output
+    assert SECRET not in output
