@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from qiskit_haiqu.errors import HaiquInputError
 from qiskit_haiqu.primitives.progress import ProgressCallback
@@ -31,6 +32,12 @@ class _Closed(BaseModel):
     """A model that refuses unknown fields and validates on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numpy_scalars(cls, value: Any) -> Any:
+        """Numpy numbers (``np.int64`` shots, ``np.float32`` precision) count as Python's."""
+        return value.item() if isinstance(value, np.generic) else value
 
 
 class ErrorMitigationOptions(_Closed):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -44,3 +45,30 @@ def test_error_mitigation_sends_only_what_was_set():
     assert options.error_mitigation_options.to_wire() == {"readout_mitigation": False}
     with pytest.raises(HaiquInputError):
         coerce_options(SamplerOptions, {"error_mitigation_options": {"twirl": True}})
+
+
+def test_numpy_numbers_are_taken_wherever_a_number_goes(client):
+    """As Qiskit's primitives take them: options, shots, precision, values, coefficients."""
+    from qiskit.circuit import Parameter, QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp
+
+    from qiskit_haiqu import HaiquEstimator, HaiquSampler
+
+    sampler = HaiquSampler("aer_simulator", client=client, options={"default_shots": np.int64(7)})
+    estimator = HaiquEstimator(
+        "aer_simulator", client=client, options={"default_precision": np.float32(0.25)}
+    )
+    estimator.options.default_shots = np.int32(16)
+    assert type(sampler.options.default_shots) is int
+    theta = Parameter("theta")
+    qc = QuantumCircuit(1)
+    qc.rx(theta, 0)
+    qc.measure_all()
+    results = sampler.run(
+        [(qc, [np.float32(np.pi)]), (qc, np.array([0.0]), np.int32(5))], shots=np.int64(9)
+    ).result()
+    assert results[0].data.meas.get_counts() == {"1": 9}
+    assert results[1].data.meas.get_counts() == {"0": 5}
+    observable = SparsePauliOp(["Z"], np.array([np.float32(2.0)]))
+    evs = estimator.run([(QuantumCircuit(1), observable, None, np.float16(0.5))]).result()
+    assert float(evs[0].data.evs) == 2.0
