@@ -25,10 +25,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +35,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from qiskit_haiqu._version import __version__
+from qiskit_haiqu.api.creation import Ambiguous, Creation, Creator
 from qiskit_haiqu.api.models import (
     BaseJob,
     Circuit,
@@ -72,7 +72,6 @@ from qiskit_haiqu.api.replies import (
 from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
 from qiskit_haiqu.errors import (
     AuthenticationError,
-    HaiquAPIError,
     HaiquConfigurationError,
     HaiquConnectionError,
     HaiquError,
@@ -97,54 +96,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 TOKEN_PREFIX = "[qh:"  # noqa: S105 - a job tag, not a secret
 _DESCRIPTION_MAX = 1024
 _AMBIGUOUS_STATUSES = frozenset({502, 504})
-# A lost submission is taken as never received only after three searches that all missed it,
-# with these pauses between them; the search asks for the newest few jobs only.
-_MISS_PAUSES = (0.5, 1.5)
+# The search for a lost submission asks for the newest few jobs only.
 _SEARCH_LIMIT = 10
-_TRANSIENT = (HaiquConnectionError, HaiquInvalidResponseError, RateLimitedError, ServerError)
 _ODD_NOTED_MAX = 1024
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
-
-
-class _Ambiguous(Exception):
-    """A POST whose fate is unknown: it may or may not have created something."""
-
-    def __init__(self, error: HaiquAPIError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _CannotTell(Exception):
-    """A search for what a POST created kept failing, or ran out of time."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class _Creation(Generic[T]):
-    """A POST that must create its object exactly once, and how to find that object.
-
-    Attributes:
-        path: The endpoint.
-        payload: The JSON body.
-        noun: What it creates, for messages ("job", "circuit").
-        read: The created object from a 2xx body, or ``None`` when the body is unreadable.
-        look: One search for the object; ``None`` when it is not there.
-        hint: How the user finds the object, and what running again costs.
-        token: The submission token, when the object carries one.
-    """
-
-    path: str
-    payload: bytes
-    noun: str
-    read: Callable[[bytes], T | None]
-    look: Callable[[], T | None]
-    hint: str
-    token: str = ""
 
 
 def _is_loopback(host: str) -> bool:
@@ -290,7 +247,7 @@ class HaiquClient:
 
         Non-idempotent requests are retried only when the server cannot have acted on them
         (the connection was never made, or a 429/503 refusal); other failures of theirs
-        raise :class:`_Ambiguous`.
+        raise :class:`~qiskit_haiqu.api.creation.Ambiguous`.
         """
         query = dict(params or {})
         if self._auth == "query":
@@ -323,7 +280,7 @@ class HaiquClient:
                     raise error
                 ambiguous = not idempotent and response.status_code in _AMBIGUOUS_STATUSES
             if ambiguous:
-                raise _Ambiguous(error)
+                raise Ambiguous(error)
             attempt += 1
             delay = self.retry.delay(attempt - 1, retry_after)
             if attempt >= self.retry.max_attempts or waited + delay > self.retry.max_total_wait:
@@ -442,114 +399,20 @@ class HaiquClient:
             url=self.base_url + path,
         )
 
+    def _create(self, creation: Creation[T]) -> T:
+        """POST ``creation`` exactly once (see :mod:`qiskit_haiqu.api.creation`)."""
+        return Creator(self._post_once, self._invalid, self.retry).create(creation)
+
+    def _post_once(self, path: str, payload: bytes) -> httpx.Response:
+        """Send a creation once; raise :class:`Ambiguous` when its fate is unknown."""
+        return self._send("POST", path, body=payload, idempotent=False)
+
     def _get(
         self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None
     ) -> ModelT:
         return self._parse(
             model, self._send("GET", path, params=params, idempotent=True), "GET", path
         )
-
-    # -- creating exactly once -------------------------------------------------------------
-
-    def _create_once(self, creation: _Creation[T]) -> T:
-        """POST ``creation``; after a lost or unreadable reply, find what it created.
-
-        It is sent a second time only when three searches agree that the first request
-        created nothing. When the search cannot tell, the error says how to find the object.
-        """
-        for attempt in range(2):
-            try:
-                response = self._send(
-                    "POST", creation.path, body=creation.payload, idempotent=False
-                )
-            except _Ambiguous as ambiguous:
-                logger.warning(
-                    "POST %s: the reply was lost (%s); looking for the %s before sending again",
-                    creation.path,
-                    type(ambiguous.error).__name__,
-                    creation.noun,
-                )
-                found = self._resolve(creation, ambiguous.error, "its reply was lost")
-                if found is not None:
-                    return found
-                if attempt == 1:
-                    raise self._unresolved(
-                        creation,
-                        ambiguous.error,
-                        f"it was sent twice, both replies were lost, and no {creation.noun} "
-                        "was found",
-                    ) from None
-                continue
-            made = creation.read(response.content)
-            if made is not None:
-                return made
-            invalid = self._invalid("POST", creation.path, f"a {creation.noun}")
-            logger.warning("%s; looking for the %s it created", invalid, creation.noun)
-            found = self._resolve(creation, invalid, "its reply could not be read")
-            if found is not None:
-                return found
-            raise self._unresolved(
-                creation, invalid, f"the service answered, but no {creation.noun} was found"
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _resolve(self, creation: _Creation[T], error: HaiquAPIError, what: str) -> T | None:
-        """The object ``creation`` made, ``None`` if it provably made none; else raise."""
-        try:
-            found = self._search(creation.look)
-        except _CannotTell as unknown:
-            raise self._unresolved(
-                creation,
-                error,
-                f"{what}, and the service could not be asked whether the {creation.noun} "
-                f"exists ({unknown.reason})",
-            ) from None
-        if found is not None:
-            logger.info("POST %s: found the %s it created", creation.path, creation.noun)
-        return found
-
-    def _search(self, look: Callable[[], T | None]) -> T | None:
-        """Run ``look`` until it finds the object or has missed it three times.
-
-        Failed searches are repeated with back-off while ``retry.max_search_wait`` allows.
-
-        Raises:
-            _CannotTell: the searches kept failing (or a failure was not transient).
-        """
-        misses = failures = 0
-        waited = 0.0
-        started = time.monotonic()
-        reason = "the search ran out of time"
-        while True:
-            try:
-                found = look()
-            except _TRANSIENT as exc:
-                failures += 1
-                reason = f"{type(exc).__name__}: {exc}"
-                pause = self.retry.ceiling(failures)
-            except HaiquAPIError as exc:
-                raise _CannotTell(f"{type(exc).__name__}: {exc}") from None
-            else:
-                if found is not None:
-                    return found
-                misses += 1
-                if misses > len(_MISS_PAUSES):
-                    return None
-                pause = _MISS_PAUSES[misses - 1]
-            budget = self.retry.max_search_wait
-            if waited + pause > budget or time.monotonic() - started > budget:
-                raise _CannotTell(reason)
-            logger.info("Searching again in %.2f s (%s)", pause, reason if failures else "missed")
-            self.retry.sleep(pause)
-            waited += pause
-
-    def _unresolved(self, creation: _Creation[Any], error: HaiquAPIError, what: str) -> Any:
-        """``error``, its message saying the outcome is unknown and how to find out."""
-        message = f"{error.message} The outcome of POST {creation.path} is unknown: {what}. "
-        error.message = message + creation.hint
-        error.args = (error.message,)
-        error.submission_token = creation.token
-        return error
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -574,8 +437,8 @@ class HaiquClient:
         experiment (:meth:`find_circuit`) before it is sent again.
         """
         experiment_id, circuit_hash = circuit.experiment_id, circuit.hash
-        return self._create_once(
-            _Creation(
+        return self._create(
+            Creation(
                 path="/circuits",
                 payload=orjson.dumps(circuit.model_dump()),
                 noun="circuit",
@@ -633,8 +496,8 @@ class HaiquClient:
         experiment_id = str(fields["experiment_id"])
         circuit_id = next(iter(fields.get("circuit_ids") or ()), None)
         defaults = submission_defaults(fields)
-        return self._create_once(
-            _Creation(
+        return self._create(
+            Creation(
                 path="/run",
                 payload=orjson.dumps(fields, option=orjson.OPT_SERIALIZE_NUMPY),
                 noun="job",

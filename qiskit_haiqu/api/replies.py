@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -55,6 +55,7 @@ _RUN_FAMILY: dict[str, type[RunJob]] = {
     JobType.HYBRID.value: HybridJob,
 }
 _KNOWN_TYPES = frozenset(t.value for t in JobType)
+JobT = TypeVar("JobT", bound=BaseJob)
 
 
 class UnreadableReply(ValueError):
@@ -146,7 +147,6 @@ def read_submitted_job(data: Any, defaults: Mapping[str, Any]) -> tuple[RunJob, 
         raise UnreadableReply("the reply carries no job id")
     model = _RUN_FAMILY.get(str(data.get("job_type")), RunJob)
     job, odd = _validate_dropping(model, data, lambda name: name != "id", defaults)
-    assert isinstance(job, RunJob)  # noqa: S101 - model is of the run family
     unread = [name for name in odd if name.split(" ", 1)[0] in RESULT_FIELDS]
     if unread and job.status == JobStatus.DONE.value:
         job = job.model_copy(update={"status": JobStatus.SUBMITTED.value})
@@ -154,11 +154,11 @@ def read_submitted_job(data: Any, defaults: Mapping[str, Any]) -> tuple[RunJob, 
 
 
 def _validate_dropping(
-    model: type[BaseJob],
+    model: type[JobT],
     data: dict[str, Any],
     droppable: Callable[[str], bool],
     refill: Mapping[str, Any] | None = None,
-) -> tuple[BaseJob, list[str]]:
+) -> tuple[JobT, list[str]]:
     """Validate ``data``; drop each wrong field ``droppable`` allows, taking ``refill``'s value.
 
     ``refill`` also stands in for required fields ``data`` lacks.
