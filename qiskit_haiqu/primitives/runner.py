@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import deque
@@ -15,6 +16,7 @@ from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
 from qiskit_haiqu.errors import HaiquInputError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
+from qiskit_haiqu.primitives.single_flight import SingleFlight
 from qiskit_haiqu.translate.circuits import (
     circuit_fingerprint,
     decode_circuit,
@@ -83,9 +85,9 @@ class JobRunner:
             )
         self.client = client if client is not None else HaiquClient()
         self.device_id = device_id
-        self._experiments: dict[str, str] = {}
-        self._device: Device | None = None
-        self._circuit_ids: dict[tuple[str, str], str] = {}
+        self._experiments: SingleFlight[str, str] = SingleFlight()
+        self._device: SingleFlight[str, Device] = SingleFlight()
+        self._circuit_ids: SingleFlight[tuple[str, str], str] = SingleFlight()
         self._durations: deque[float] = deque(maxlen=5)
         self._lock = threading.Lock()
 
@@ -106,7 +108,7 @@ class JobRunner:
 
     def prepare(self, circuits: Sequence[QuantumCircuit], qpy_version: int) -> PreparedCircuits:
         """Fingerprint ``circuits`` and encode those this runner has not uploaded yet."""
-        known = {fp for (_, fp) in self._circuit_ids}
+        known = {fp for (_, fp) in self._circuit_ids.computed()}
         fingerprints: list[str] = []
         encoded: dict[str, str] = {}
         by_fp: dict[str, QuantumCircuit] = {}
@@ -123,20 +125,14 @@ class JobRunner:
         return PreparedCircuits(fingerprints, encoded, by_fp, qpy_version)
 
     def experiment_id(self, name: str) -> str:
-        """The id of the experiment called ``name`` (created on first use)."""
-        with self._lock:
-            cached = self._experiments.get(name)
-        if cached is not None:
-            return cached
-        experiment = self.client.init_experiment(name)
-        with self._lock:
-            self._experiments[name] = experiment.id
-        return experiment.id
+        """The id of the experiment called ``name`` (created on first use, once)."""
+        return self._experiments.get(name, lambda: self.client.init_experiment(name).id)
 
     def device(self) -> Device:
         """The device, checked once; an unknown id is refused with the available ones."""
-        if self._device is not None:
-            return self._device
+        return self._device.get(self.device_id, self._fetch_device)
+
+    def _fetch_device(self) -> Device:
         try:
             device = self.client.get_device(self.device_id)
         except NotFoundError:
@@ -148,7 +144,6 @@ class JobRunner:
                 f"Unknown device {self.device_id!r}. Pass one of the available devices as "
                 f"device_id: {available}."
             ) from None
-        self._device = device
         return device
 
     def circuit_ids(self, experiment_id: str, prepared: PreparedCircuits) -> list[str]:
@@ -160,13 +155,11 @@ class JobRunner:
         ids: list[str] = []
         for fp in prepared.fingerprints:
             key = (experiment_id, fp)
-            with self._lock:
-                circuit_id = self._circuit_ids.get(key)
+            circuit_id = self._circuit_ids.peek(key)
             if circuit_id is None:
                 prepared.new = True
-                circuit_id = self._lookup_or_upload(experiment_id, fp, prepared)
-                with self._lock:
-                    self._circuit_ids[key] = circuit_id
+                upload = functools.partial(self._lookup_or_upload, experiment_id, fp, prepared)
+                circuit_id = self._circuit_ids.get(key, upload)
             ids.append(circuit_id)
         return ids
 

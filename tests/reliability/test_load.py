@@ -67,3 +67,39 @@ def test_one_pub_with_10000_parameter_rows(client):
     assert result.data.meas.shape == (10_000,)
     ones = result.data.meas.bitcount().sum(axis=-1)
     np.testing.assert_array_equal(ones, np.where(np.arange(10_000) % 2 == 0, 0, 8))
+
+
+def test_16_threads_with_5_circuits_upload_each_once_and_init_once(emulator, request_log):
+    """Concurrent first uses of one circuit or experiment wait for one request in flight."""
+    import sys
+    import threading
+    import uuid
+
+    circuits = [_x_on(q % 3) for q in range(3)]
+    for angle in (0.25, 0.5):
+        qc = QuantumCircuit(3)
+        qc.rx(angle, 0)
+        qc.measure_all()
+        circuits.append(qc)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: races show up if there are any
+    try:
+        with HaiquClient(url=emulator.url, api_key=API_KEY) as client:
+            sampler = HaiquSampler(
+                "aer_simulator", client=client, options={"experiment_name": uuid.uuid4().hex}
+            )
+            start = threading.Barrier(16)
+
+            def one(k: int) -> int:
+                start.wait()
+                return sampler.run([circuits[k % 5]], shots=8).result()[0].data.meas.num_shots
+
+            with ThreadPoolExecutor(16) as pool:
+                shots = list(pool.map(one, range(16)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert shots == [8] * 16
+    assert request_log.count("POST", "/experiments/init") == 1
+    assert request_log.count("GET", "/devices/") == 1
+    assert request_log.count("POST", "/circuits") == 5
+    assert request_log.count("POST", "/run") == 16
