@@ -27,6 +27,7 @@ from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
+    job_results,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -269,13 +270,13 @@ def _decode(
     """Turn the final Haiqu jobs into the estimator's result, pubs in input order."""
     results: list[PubResult | None] = [None] * len(prepared)
     for members, job in zip(grouped, jobs, strict=True):
-        values = job.quantum_results or []
+        values = job_results(job, sum(len(prepared[i].plan.entries) for i in members))
         uncertainty = (job.info or {}).get("uncertainty")
         entry = 0
         for index in members:
             item = prepared[index]
             count = len(item.plan.entries)
-            if job.dry_run or not values:
+            if values is None:
                 results[index] = _empty_result(item, job)
             else:
                 results[index] = _pub_result(

@@ -14,7 +14,7 @@ from qiskit.circuit import QuantumCircuit
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
-from qiskit_haiqu.errors import HaiquInputError, NotFoundError
+from qiskit_haiqu.errors import HaiquInputError, HaiquInvalidResponseError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
 from qiskit_haiqu.primitives.single_flight import SingleFlight
 from qiskit_haiqu.translate.circuits import (
@@ -30,6 +30,7 @@ __all__ = [
     "PreparedCircuits",
     "group_by",
     "result_metadata",
+    "job_results",
     "jobs_with_context",
     "split_groups",
     "stored_circuit",
@@ -279,6 +280,26 @@ def submission_fields(options: CommonOptions, circuits: Sequence[QuantumCircuit]
         "description": options.job_description,
         "run_type": "Run",
     }
+
+
+def job_results(job: RunJob, entries: int) -> list[Any] | None:
+    """The job's ``quantum_results`` (one per circuit entry), or ``None`` for a dry run.
+
+    Raises:
+        HaiquInvalidResponseError: the job is final but its results are missing or fewer
+            than the circuits it ran (never read as empty data).
+    """
+    if job.dry_run:
+        return None
+    results = job.quantum_results
+    if not isinstance(results, list) or len(results) != entries:
+        found = "none" if not results else f"{len(results)}"
+        raise HaiquInvalidResponseError(
+            f"Job {job.id} is {job.status} but the service returned {found} results for its "
+            f"{entries} circuit entries. Its raw answer is client.get_job({job.id!r}); report "
+            "this to Haiqu support."
+        )
+    return results
 
 
 def result_metadata(jobs: Sequence[RunJob], device_id: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
 from qiskit_haiqu.primitives.runner import (
     group_by,
+    job_results,
     result_metadata,
     split_groups,
     stored_circuit,
@@ -180,11 +181,11 @@ def _decode(
     results: list[SamplerPubResult | None] = [None] * len(pubs)
     warned = False
     for members, job in zip(grouped, jobs, strict=True):
-        quantum_results = job.quantum_results or []
+        quantum_results = job_results(job, len(members))
         for position, index in enumerate(members):
             pub = pubs[index]
-            if job.dry_run or not quantum_results:
-                results[index] = _empty_result(pub, job, dry_run=job.dry_run)
+            if quantum_results is None:
+                results[index] = _empty_result(pub, job, dry_run=True)
                 continue
             entry = quantum_results[position]
             dists = entry if pub.circuit.num_parameters else [entry]
