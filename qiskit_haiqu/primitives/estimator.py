@@ -139,6 +139,11 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         circuits = [circuit for group in groups for circuit in group.circuits]
         return self._submit(options, circuits, groups, decode)
 
+    @property
+    def default_precision(self) -> float:
+        """Precision of pubs that set none (``options.default_precision``), as Qiskit's estimators name it."""
+        return self._options.default_precision
+
     def job(self, job_id: str) -> HaiquJob:
         """Reattach to a job submitted earlier, from this or any other process.
 

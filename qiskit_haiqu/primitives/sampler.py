@@ -134,6 +134,11 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
             )
         return self._submit(options, [pub.circuit for pub in coerced], groups, decode)
 
+    @property
+    def default_shots(self) -> int:
+        """Shots of pubs that set none (``options.default_shots``), as Qiskit's samplers name it."""
+        return self._options.default_shots
+
     def job(self, job_id: str) -> HaiquJob:
         """Reattach to a job submitted earlier, from this or any other process.
 

@@ -72,3 +72,14 @@ def test_numpy_numbers_are_taken_wherever_a_number_goes(client):
     observable = SparsePauliOp(["Z"], np.array([np.float32(2.0)]))
     evs = estimator.run([(QuantumCircuit(1), observable, None, np.float16(0.5))]).result()
     assert float(evs[0].data.evs) == 2.0
+
+
+def test_default_shots_and_precision_read_as_in_qiskits_primitives(client):
+    from qiskit_haiqu import HaiquEstimator, HaiquSampler
+
+    sampler = HaiquSampler("aer_simulator", client=client, options={"default_shots": 77})
+    assert sampler.default_shots == 77
+    sampler.options.default_shots = 5
+    assert sampler.default_shots == 5
+    estimator = HaiquEstimator("aer_simulator", client=client)
+    assert estimator.default_precision == 0.015625
