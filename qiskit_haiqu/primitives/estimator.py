@@ -141,7 +141,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
 
     @property
     def default_precision(self) -> float:
-        """Precision of pubs that set none (``options.default_precision``), as Qiskit's estimators name it."""
+        """Precision of pubs that set none (``options.default_precision``), Qiskit's name."""
         return self._options.default_precision
 
     def job(self, job_id: str) -> HaiquJob:

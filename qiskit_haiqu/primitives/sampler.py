@@ -136,7 +136,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
 
     @property
     def default_shots(self) -> int:
-        """Shots of pubs that set none (``options.default_shots``), as Qiskit's samplers name it."""
+        """Shots of pubs that set none (``options.default_shots``), Qiskit's name."""
         return self._options.default_shots
 
     def job(self, job_id: str) -> HaiquJob:
