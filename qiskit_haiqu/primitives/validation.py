@@ -8,12 +8,13 @@ only refuse later (or what would silently give wrong data).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BitArray, DataBin
+from qiskit.primitives.containers import EstimatorPub, SamplerPub
 from qiskit.primitives.containers.bindings_array import BindingsArray
 
 from qiskit_haiqu.errors import HaiquInputError
@@ -34,18 +35,91 @@ RESERVED_REGISTER_NAMES = frozenset(DataBin._RESTRICTED_NAMES)  # noqa: SLF001
 _PLACEHOLDER = BitArray(np.zeros((1, 1), dtype=np.uint8), 1)
 
 
-def coerce_pubs(pubs: Iterable[Any], coerce: Callable[[Any], PubT], kind: str) -> list[PubT]:
+_PUB_FORMS = {
+    "Sampler": ("(circuit, parameter_values, shots)", "(circuit, values)", "circuit, values"),
+    "Estimator": (
+        "(circuit, observables, parameter_values, precision)",
+        "(circuit, observable, values)",
+        "circuit, observable, values",
+    ),
+}
+"""Per primitive: a pub's full form, the pub of a V1 call, and that V1 call's arguments."""
+
+
+def _v1_style(kind: str) -> str:
+    """Why V1 primitives' calls fail on a V2 primitive, and the pub form to write instead."""
+    full, pub, v1 = _PUB_FORMS[kind]
+    name = kind.lower()
+    return (
+        f"{name}.run() takes a list of pubs, one tuple {full} per circuit (the trailing items "
+        f"are optional), not the circuits and their inputs as separate arguments as the V1 "
+        f"{kind} took them: write {name}.run([{pub}]) instead of {name}.run({v1})."
+    )
+
+
+def _is_pub(item: Any) -> bool:
+    """Whether ``item`` can start a pub list entry: a circuit, a pub, or a tuple of a circuit."""
+    if isinstance(item, QuantumCircuit | SamplerPub | EstimatorPub):
+        return True
+    return isinstance(item, tuple | list) and bool(item) and isinstance(item[0], QuantumCircuit)
+
+
+def _check_shape(pubs: list[Any], kind: str) -> None:
+    """Refuse a V1-style flat list (a circuit followed by its values or observables), and
+    an estimator pub that is a bare circuit, before Qiskit's less telling messages."""
+    for index, pub in enumerate(pubs):
+        if not isinstance(pub, QuantumCircuit):
+            continue
+        following = pubs[index + 1] if index + 1 < len(pubs) else None
+        if following is not None and not _is_pub(following):
+            raise HaiquInputError(
+                f"Pub {index} is a circuit followed by a {type(following).__name__}, which is "
+                f"no pub. {_v1_style(kind)}"
+            )
+        if kind == "Estimator":
+            raise HaiquInputError(
+                f"Pub {index} is a bare circuit: an Estimator pub pairs a circuit with its "
+                "observables. Write estimator.run([(circuit, observables)]), or "
+                "estimator.run([(circuit, observables, parameter_values)])."
+            )
+
+
+def coerce_pubs(
+    pubs: Iterable[Any],
+    coerce: Callable[[Any], PubT],
+    kind: str,
+    v1_args: Sequence[Any] = (),
+) -> list[PubT]:
     """Coerce every pub with Qiskit's own ``coerce`` and name the pub that fails.
 
     A first element that is not a circuit gives a ``TypeError`` saying so (Qiskit would
-    raise an ``AttributeError`` from deep inside).
+    raise an ``AttributeError`` from deep inside). Calls in the V1 primitives' style get a
+    message that shows the pub form.
+
+    Args:
+        pubs: The pubs given to ``run()``.
+        coerce: Qiskit's coercion of one pub (with the run's default shots or precision).
+        kind: ``"Sampler"`` or ``"Estimator"``.
+        v1_args: Positional arguments given to ``run()`` after ``pubs`` (observables or
+            parameter values, as V1 primitives took them); any refuses the call.
+
+    Raises:
+        TypeError: ``v1_args`` is not empty, or a pub does not start with a circuit.
+        ValueError: a single circuit was given unwrapped, or a pub is invalid
+            (:class:`~qiskit_haiqu.HaiquInputError` for a V1-style list of circuits and
+            values, or an estimator pub that is a bare circuit).
     """
+    if v1_args:
+        raise TypeError(_v1_style(kind))
     if isinstance(pubs, QuantumCircuit):
+        example = "[(circuit, observables)]" if kind == "Estimator" else "[circuit]"
         raise ValueError(
             f"An invalid {kind} pub-like was given ({type(pubs)}). If you want to run a single "
-            f"circuit, you need to wrap it with `[]` like `{kind.lower()}.run([circuit])` "
+            f"circuit, you need to wrap it with `[]` like `{kind.lower()}.run({example})` "
             f"instead of `{kind.lower()}.run(circuit)`."
         )
+    pubs = list(pubs)
+    _check_shape(pubs, kind)
     coerced = []
     for index, pub in enumerate(pubs):
         if isinstance(pub, tuple | list) and pub and not isinstance(pub[0], QuantumCircuit):

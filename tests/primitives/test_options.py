@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
 from qiskit_haiqu import EstimatorOptions, HaiquInputError, SamplerOptions
 from qiskit_haiqu.primitives.options import coerce_options
@@ -22,12 +21,15 @@ def test_invalid_values_refused_at_construction_and_assignment():
     with pytest.raises(HaiquInputError, match="default_shots"):
         coerce_options(SamplerOptions, {"default_shots": 0})
     options = SamplerOptions()
-    with pytest.raises(ValidationError):
+    with pytest.raises(HaiquInputError, match=r"default_shots=-1: input should be greater"):
         options.default_shots = -1
-    with pytest.raises(ValidationError):
+    with pytest.raises(HaiquInputError, match=r"default_shots=1\.5: input should be a valid int"):
         options.default_shots = 1.5  # type: ignore[assignment]
-    with pytest.raises(HaiquInputError):
+    assert options.default_shots == 1024  # a refused value leaves the option as it was
+    with pytest.raises(HaiquInputError, match="default_precision=0: input should be greater"):
         coerce_options(EstimatorOptions, {"default_precision": 0})
+    with pytest.raises(HaiquInputError, match="default_precision=-1"):
+        EstimatorOptions(default_precision=-1)
 
 
 def test_defaults():
@@ -83,3 +85,90 @@ def test_default_shots_and_precision_read_as_in_qiskits_primitives(client):
     assert sampler.default_shots == 5
     estimator = HaiquEstimator("aer_simulator", client=client)
     assert estimator.default_precision == 0.015625
+
+
+INVALID = [
+    (SamplerOptions, {"default_shots": 0}, "default_shots=0: input should be greater than or"),
+    (SamplerOptions, {"progress": 3}, "progress=3: input should be a valid boolean or input"),
+    (SamplerOptions, {"device_options": 5}, "device_options=5: input should be a valid dict"),
+    (SamplerOptions, {"poll_interval": "fast"}, "poll_interval='fast': input should be a valid"),
+    (
+        EstimatorOptions,
+        {"error_mitigation_options": {"readout_mitigation": "maybe"}},
+        "error_mitigation_options.readout_mitigation='maybe': input should be a valid boolean",
+    ),
+    (SamplerOptions, {"job_name": "x" * 300}, "job_name=a str: string should have at most 200"),
+]
+
+
+@pytest.mark.parametrize(("model", "value", "expected"), INVALID)
+def test_invalid_values_name_the_field_and_the_problem_without_pydantic_links(
+    model, value, expected
+):
+    (name,) = value
+    messages = []
+    with pytest.raises(HaiquInputError) as built:
+        coerce_options(model, value)
+    messages.append(str(built.value))
+    with pytest.raises(HaiquInputError) as constructed:
+        model(**value)
+    messages.append(str(constructed.value))
+    if "." not in expected.partition("=")[0]:
+        with pytest.raises(HaiquInputError) as assigned:
+            setattr(model(), name, value[name])
+        messages.append(str(assigned.value))
+    for message in messages:
+        assert message.startswith(f"Invalid {model.__name__}: ")
+        assert expected in message
+        assert "pydantic" not in message
+        assert "http" not in message
+        assert "For further information" not in message
+
+
+def test_long_or_structured_values_are_not_repeated_in_messages():
+    """Options carry device credentials and noise models: a message shows only their type."""
+    secret = "ibm-token-" + "s" * 40
+    with pytest.raises(HaiquInputError) as info:
+        coerce_options(SamplerOptions, {"experiment_name": [secret]})
+    assert "experiment_name=a list" in str(info.value)
+    assert secret not in str(info.value)
+    with pytest.raises(HaiquInputError) as info:
+        coerce_options(SamplerOptions, {"job_description": secret * 20})
+    assert secret not in str(info.value)
+
+
+def test_unknown_names_are_attribute_errors_with_the_valid_ones():
+    options = SamplerOptions()
+    with pytest.raises(AttributeError) as read:
+        _ = options.default_shot  # type: ignore[attr-defined]
+    with pytest.raises(HaiquInputError) as assigned:
+        options.default_shot = 10  # type: ignore[attr-defined]
+    for error in (read.value, assigned.value):
+        assert isinstance(error, AttributeError)
+        assert isinstance(error, HaiquInputError)
+        assert "Unknown option 'default_shot' for SamplerOptions" in str(error)
+        assert "Did you mean 'default_shots'?" in str(error)
+        assert "Valid options are: default_shots, device_options," in str(error)
+    assert not hasattr(options, "no_such_option")
+    assert getattr(options, "no_such_option", "fallback") == "fallback"
+    with pytest.raises(HaiquInputError, match="Unknown option 'twirl' for ErrorMitigationOptions"):
+        coerce_options(SamplerOptions, {"error_mitigation_options": {"twirl": True}})
+
+
+def test_update_sets_several_options_each_validated():
+    options = EstimatorOptions()
+    options.update(default_precision=0.01, default_shots=np.int64(100))
+    assert (options.default_precision, options.default_shots) == (0.01, 100)
+    with pytest.raises(HaiquInputError, match="default_shots=0"):
+        options.update(default_shots=0)
+    assert options.default_shots == 100
+
+
+def test_options_still_copy_and_pickle():
+    import copy
+    import pickle
+
+    options = SamplerOptions(default_shots=5, error_mitigation_options={"noise_tailoring": True})
+    for clone in (copy.deepcopy(options), pickle.loads(pickle.dumps(options))):
+        assert clone == options
+        assert clone.error_mitigation_options.noise_tailoring is True
