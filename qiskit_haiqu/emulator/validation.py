@@ -110,7 +110,9 @@ def build_plan(
         _check_statevector_run(request, records, settings, errors)
     observables = _observables(request.observables, records, settings, errors)
     groups = _parameter_groups(request.parameters, records, settings, errors)
-    _check_widths(records, device_id, spec.noisy, options, statevector, catalog, settings, errors)
+    _check_widths(
+        records, observables, device_id, spec.noisy, options, statevector, catalog, settings, errors
+    )
     if errors:
         raise InvalidRequest(errors)
     entries = [
@@ -459,6 +461,7 @@ def _rows(
 
 def _check_widths(
     records: list[CircuitRecord],
+    observables: list[list[tuple[Sequence[str], Sequence[float]]] | None],
     device_id: str,
     noisy: bool,
     options: _Options,
@@ -467,10 +470,18 @@ def _check_widths(
     settings: EmulatorSettings,
     errors: list[dict[str, Any]],
 ) -> None:
+    """Refuse circuits too large to simulate, or wider than the fake device they target.
+
+    The simulation limits count the qubits a circuit acts on (see :func:`_active_qubits`),
+    as Aer, which drops the others, simulates them: a circuit transpiled for a large device
+    (an ISA circuit, as wide as the device, acting on a few of its qubits) runs wherever the
+    qubits it uses fit. A fake device's own width still bounds the circuit's width, and a
+    ``StatevectorRun`` returns every amplitude, so there the circuit's full width counts.
+    """
+    device_qubits = catalog.num_qubits(device_id) if noisy else None
     if statevector:
         limit, why = settings.max_statevector_run_qubits, "StatevectorRun"
-    elif noisy:
-        device_qubits = catalog.num_qubits(device_id)
+    elif device_qubits is not None:
         if options.mps:
             limit, why = device_qubits, f"{device_id}"
         else:
@@ -483,13 +494,42 @@ def _check_widths(
         limit, why = settings.max_mps_qubits, "aer_simulator with matrix_product_state"
     else:
         limit, why = settings.max_statevector_qubits, "aer_simulator (statevector)"
-    for index, record in enumerate(records):
+    for index, (record, obs) in enumerate(zip(records, observables, strict=True)):
         width = record.circuit.num_qubits
-        if width > limit:
+        loc: Loc = ("body", "circuit_ids", index)
+        if device_qubits is not None and width > device_qubits:
             errors.append(
                 error(
-                    ("body", "circuit_ids", index),
-                    f"The circuit has {width} qubits; {why} allows at most {limit}.",
+                    loc,
+                    f"The circuit has {width} qubits; {device_id} has {device_qubits}.",
                     "too_large",
                 )
             )
+            continue
+        active = width if statevector else _active_qubits(record.circuit, obs)
+        if active > limit:
+            has = f"has {width}" if active == width else f"acts on {active} of its {width}"
+            errors.append(
+                error(loc, f"The circuit {has} qubits; {why} allows at most {limit}.", "too_large")
+            )
+
+
+def _active_qubits(
+    circuit: QuantumCircuit, observables: list[tuple[Sequence[str], Sequence[float]]] | None
+) -> int:
+    """How many qubits simulating ``circuit`` takes: those it acts on, as Aer counts them.
+
+    A qubit counts when an instruction other than a barrier acts on it (delays included: a
+    noisy device relaxes during them) or when an observable measures it (a label character
+    other than ``I``); Aer's truncation leaves all others out of the simulated state.
+    """
+    active = {
+        circuit.find_bit(qubit).index
+        for instruction in circuit.data
+        if instruction.operation.name != "barrier"
+        for qubit in instruction.qubits
+    }
+    for labels, _ in observables or ():
+        for label in labels:
+            active.update(q for q, pauli in enumerate(reversed(label)) if pauli != "I")
+    return len(active)
