@@ -7,6 +7,11 @@ a time budget. ``POST /run`` is never blindly retried: each submission carries a
 token in its description, and after an ambiguous failure (the request may have reached the
 server) the experiment's jobs are searched for that token before anything is resubmitted.
 
+A run goes to ``POST /run`` or, with the same meaning, to ``POST /flow`` as a hybrid program
+(:mod:`~qiskit_haiqu.api.flow`); ``route="auto"`` (the default) moves to ``/flow`` for good
+when the service answers that ``/run`` does not exist (:mod:`~qiskit_haiqu.api.routes`).
+Exactly-once holds on both routes.
+
 The same goes for ``POST /circuits``, whose lost reply is resolved by looking the circuit up by
 its hash. A reply that names a created job always gives a job: fields it garbles are dropped
 (or taken from the request) with a warning, never fatal (see :mod:`~qiskit_haiqu.api.replies`).
@@ -36,6 +41,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.creation import Ambiguous, Creation, Creator
+from qiskit_haiqu.api.flow import flow_body
 from qiskit_haiqu.api.models import (
     BaseJob,
     Circuit,
@@ -64,12 +70,14 @@ from qiskit_haiqu.api.redact import (
 from qiskit_haiqu.api.replies import (
     UnreadableReply,
     describe_errors,
+    hybrid_defaults,
     job_model,
     read_job,
     read_submitted_job,
     submission_defaults,
 )
 from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
+from qiskit_haiqu.api.routes import Route, resolve_route, route_missing
 from qiskit_haiqu.errors import (
     AuthenticationError,
     HaiquConfigurationError,
@@ -135,6 +143,7 @@ class HaiquClient:
         transport: httpx.BaseTransport | None = None,
         allow_insecure: bool = False,
         sdk_version: str | None = None,
+        route: Route | None = None,
     ) -> None:
         """Create a client.
 
@@ -154,10 +163,15 @@ class HaiquClient:
             sdk_version: The haiqu-sdk protocol version sent in ``haiqu-sdk-version`` on
                 every request; else ``$HAIQU_SDK_VERSION``; else the version whose wire
                 format this release implements (:data:`~qiskit_haiqu.api.protocol.SDK_VERSION`).
+            route: Where runs are submitted: ``"run"`` (``POST /run``), ``"flow"`` (the
+                same run as a hybrid program on ``POST /flow``, what haiqu-sdk 1.7.0
+                posts), or ``"auto"``: ``/run``, and ``/flow`` from the moment the service
+                answers that ``/run`` does not exist. Else ``$HAIQU_ROUTE``; else ``"auto"``.
 
         Raises:
             HaiquConfigurationError: no key or an unusable one (non-ASCII or control
-                characters), an unusable URL or SDK version, or plain HTTP to a remote host.
+                characters), an unusable URL, SDK version or route, or plain HTTP to a
+                remote host.
         """
         self._server: Any = None
         chosen = url or os.environ.get("HAIQU_API_URL") or DEFAULT_URL
@@ -172,6 +186,7 @@ class HaiquClient:
             if auth not in ("header", "query"):
                 raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
             self.sdk_version = resolve_sdk_version(sdk_version)
+            self.route: Route = resolve_route(route)
             self.base_url = _root_url(chosen, allow_insecure)
         except HaiquConfigurationError:
             self._stop_server()
@@ -196,6 +211,8 @@ class HaiquClient:
             self._headers["authorization"] = self._key
         self._odd_lock = threading.Lock()
         self._odd_noted: set[tuple[str, str]] = set()
+        self._route_lock = threading.Lock()
+        self._on_flow = self.route == "flow"
 
     @classmethod
     def local(cls, **kwargs: Any) -> HaiquClient:
@@ -229,7 +246,8 @@ class HaiquClient:
     def __repr__(self) -> str:
         return (
             f"HaiquClient(url={self.base_url!r}, auth={self._auth!r}, "
-            f"api_key={mask_key(self._key)!r}, sdk_version={self.sdk_version!r})"
+            f"api_key={mask_key(self._key)!r}, sdk_version={self.sdk_version!r}, "
+            f"route={self.route!r})"
         )
 
     # -- transport -------------------------------------------------------------------------
@@ -472,15 +490,24 @@ class HaiquClient:
         except NotFoundError:
             return None
 
+    @property
+    def submission_route(self) -> Literal["run", "flow"]:
+        """Where the next run goes: ``"flow"`` when chosen or switched to, else ``"run"``."""
+        return "flow" if self._on_flow else "run"
+
     def submit_run(self, body: RunSubmit) -> RunJob:
-        """Submit a run (``POST /run``) exactly once.
+        """Submit a run exactly once, to ``POST /run`` or ``POST /flow`` (see ``route``).
 
         ``body`` may be built with ``RunSubmit.model_construct`` holding numpy arrays; it
-        is serialised as it is, without re-validation. A unique token is appended to the
-        description. If the reply is lost or unreadable, the experiment's newest jobs on the
-        first circuit are searched for it, and the run is resubmitted (once) only when
-        three searches agree that no job carries it. A reply that carries a job id always
-        gives the job, its odd fields dropped or taken from the request (with a warning).
+        is serialised as it is, without re-validation. On ``/flow`` it becomes the hybrid
+        program that means the same (:func:`~qiskit_haiqu.api.flow.flow_body`). A unique
+        token is appended to the description. If the reply is lost or unreadable, the
+        experiment's newest jobs on the first circuit are searched for it, and the run is
+        resubmitted (once) only when three searches agree that no job carries it. A reply
+        that carries a job id always gives the job, its odd fields dropped or taken from the
+        request (with a warning). With ``route="auto"``, a ``/run`` the service does not
+        have (FastAPI's 404 ``Not Found``, so no job was created) moves this client to
+        ``/flow`` for good, and the run is sent there.
 
         Raises:
             HaiquAPIError: the run was refused, or its outcome is unknown: then the error's
@@ -493,24 +520,53 @@ class HaiquClient:
         user_text = str(fields.get("description") or "")
         room = _DESCRIPTION_MAX - len(token) - 1
         fields["description"] = f"{user_text[:room]} {token}".lstrip()
-        experiment_id = str(fields["experiment_id"])
-        circuit_id = next(iter(fields.get("circuit_ids") or ()), None)
-        defaults = submission_defaults(fields)
-        return self._create(
-            Creation(
-                path="/run",
-                payload=orjson.dumps(fields, option=orjson.OPT_SERIALIZE_NUMPY),
-                noun="job",
-                read=lambda content: self._submitted(_loads(content), defaults, "POST /run"),
-                look=lambda: self._find_submitted(experiment_id, token, circuit_id, defaults),
-                hint=(
-                    f"The job may exist: its description carries the token {token}. Find it "
-                    f"with client.list_jobs({experiment_id!r}) and look for that token in the "
-                    "descriptions (or on the Haiqu dashboard) before running again: "
-                    "resubmitting may create a second job and bill it twice."
-                ),
-                token=token,
-            )
+        if not self._on_flow:
+            try:
+                return self._create(
+                    self._submission("/run", fields, submission_defaults(fields), token)
+                )
+            except HaiquHTTPStatusError as error:
+                if not route_missing(error):
+                    raise
+                if self.route == "run":
+                    raise _run_route_missing(error) from None
+                self._switch_to_flow(error)
+        flow = flow_body(fields)
+        return self._create(self._submission("/flow", flow, hybrid_defaults(flow), token))
+
+    def _switch_to_flow(self, error: HaiquHTTPStatusError) -> None:
+        """Submit every later run to ``POST /flow`` (logged once per client)."""
+        with self._route_lock:
+            if self._on_flow:
+                return
+            self._on_flow = True
+        logger.info(
+            "POST /run -> %d (%s): %s has retired POST /run; this client submits runs to "
+            "POST /flow from now on (HaiquClient(route='flow') skips the first attempt)",
+            error.status_code,
+            error.detail,
+            self.base_url,
+        )
+
+    def _submission(
+        self, path: str, body: Mapping[str, Any], defaults: Mapping[str, Any], token: str
+    ) -> Creation[RunJob]:
+        """The creation of the job ``body`` submits to ``path``, found again by ``token``."""
+        experiment_id = str(body["experiment_id"])
+        circuit_id = next(iter(body.get("circuit_ids") or ()), None)
+        return Creation(
+            path=path,
+            payload=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+            noun="job",
+            read=lambda content: self._submitted(_loads(content), defaults, f"POST {path}"),
+            look=lambda: self._find_submitted(experiment_id, token, circuit_id, defaults),
+            hint=(
+                f"The job may exist: its description carries the token {token}. Find it "
+                f"with client.list_jobs({experiment_id!r}) and look for that token in the "
+                "descriptions (or on the Haiqu dashboard) before running again: "
+                "resubmitting may create a second job and bill it twice."
+            ),
+            token=token,
         )
 
     def _submitted(self, data: Any, defaults: Mapping[str, Any], where: str) -> RunJob | None:
@@ -537,8 +593,10 @@ class HaiquClient:
         circuit_id: str | None,
         defaults: Mapping[str, Any],
     ) -> RunJob | None:
-        """One look at the experiment's newest run jobs (on ``circuit_id``) for ``token``."""
-        params: dict[str, Any] = {"limit": _SEARCH_LIMIT, "job_type": JobType.RUN.value}
+        """One look at the experiment's newest jobs of the submission's type (``Run`` or
+        ``Hybrid``, on ``circuit_id``) for ``token``."""
+        job_type = str(defaults.get("job_type") or JobType.RUN.value)
+        params: dict[str, Any] = {"limit": _SEARCH_LIMIT, "job_type": job_type}
         if circuit_id:
             params["circuit_id"] = circuit_id
         path, items = self._job_items(experiment_id, params)
@@ -641,6 +699,18 @@ class HaiquClient:
     def get_device(self, device_id: str) -> Device:
         """A device by id (404 for an unknown one)."""
         return self._get(Device, f"/devices/{_seg(device_id, 'device id')}")
+
+
+def _run_route_missing(error: HaiquHTTPStatusError) -> HaiquHTTPStatusError:
+    """``error``, its message saying that ``POST /run`` is gone and what to use instead."""
+    error.message = (
+        f"POST /run -> {error.status_code}: the service has no POST /run route (haiqu-sdk "
+        "1.7.0 deprecated it), and this client was told to use only that route. Submit with "
+        "HaiquClient(route='flow') or route='auto' (or set HAIQU_ROUTE=flow); no job was "
+        "created."
+    )
+    error.args = (error.message,)
+    return error
 
 
 def _chosen_key(api_key: str | None) -> str:

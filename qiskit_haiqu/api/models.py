@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from qiskit_haiqu.api.program import FlowProgram
 from qiskit_haiqu.errors import UnknownJobStatusError
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "FINAL_STATUSES",
     "HTTPValidationError",
     "HybridJob",
+    "HybridSubmit",
     "JobStatus",
     "JobType",
     "OutdatedClientBody",
@@ -259,6 +261,28 @@ class RunSubmit(_Model):
     description: str | None = Field(default="", max_length=1024)
     dry_run: bool | None = False
     run_type: RunType | None = Field(default=RunType.RUN, validate_default=True)
+
+
+class HybridSubmit(_Model):
+    """Body of ``POST /flow``: the run's circuits and data, and the program that runs them.
+
+    ``parameters``, ``observables`` and ``readout_bases`` have the shapes of
+    :class:`RunSubmit`'s. What ``POST /run`` carries in ``device_id``, ``options``,
+    ``use_mitigation`` and ``run_type`` lives in the program's layers, except the device
+    credentials: they travel in ``device_credentials`` (kept secret here, never echoed).
+    """
+
+    experiment_id: str = Field(min_length=1)
+    name: str | None = Field(default="", max_length=200)
+    description: str | None = Field(default="", max_length=1024)
+    program: FlowProgram
+    circuit_ids: list[str] = Field(min_length=1)
+    shots: int = Field(default=1000, ge=1)
+    parameters: list[Any] | None = None
+    observables: list[list[ObservablePair]] | None = None
+    readout_bases: list[str] | None = None
+    device_credentials: dict[str, SecretStr | None] = Field(default_factory=dict, repr=False)
+    dry_run: bool = False
 
 
 class BaseJob(_Model):

@@ -7,10 +7,10 @@ is dropped and named, never fatal. A required field, or one the results are deco
 (``quantum_results``, ``info``, ``circuit_ids`` ...), must be right: a job read wrongly would
 give wrong results.
 
-The reply to ``POST /run`` is read more loosely still: once it carries a job id the job
-exists, so every other field may be odd. Those are dropped and, when required, filled from the
-request that was sent; a job whose reply said ``Done`` but whose results could not be read is
-marked ``Submitted`` so that its handle reads it again from ``GET /jobs/{id}``.
+The reply to ``POST /run`` (or ``POST /flow``) is read more loosely still: once it carries a
+job id the job exists, so every other field may be odd. Those are dropped and, when required,
+filled from the request that was sent; a job whose reply said ``Done`` but whose results could
+not be read is marked ``Submitted`` so that its handle reads it again from ``GET /jobs/{id}``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "RESULT_FIELDS",
     "UnreadableReply",
     "describe_errors",
+    "hybrid_defaults",
     "job_model",
     "read_job",
     "read_submitted_job",
@@ -129,13 +130,32 @@ def submission_defaults(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def hybrid_defaults(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Hybrid job's reply should echo of the ``POST /flow`` body ``body``.
+
+    The run-job fields a Hybrid job leaves out (``circuit_ids``, ``device_id``, ``options``,
+    ``use_mitigation``, ``run_type``) follow from these (see :class:`HybridJob`).
+    """
+    return {
+        "user_id": 0,
+        "experiment_id": str(body.get("experiment_id") or ""),
+        "status": JobStatus.SUBMITTED.value,
+        "job_type": JobType.HYBRID.value,
+        "creation_date": datetime.now(timezone.utc),
+        "input_circuit_ids": list(body.get("circuit_ids") or []),
+        "program": body.get("program"),
+        "shots": int(body.get("shots") or 1000),
+        "dry_run": bool(body.get("dry_run")),
+    }
+
+
 def read_submitted_job(data: Any, defaults: Mapping[str, Any]) -> tuple[RunJob, list[str]]:
-    """The job a ``POST /run`` reply announces, and what was odd in the reply.
+    """The job a ``POST /run`` or ``POST /flow`` reply announces, and what was odd in it.
 
     Args:
         data: The decoded JSON of the reply (or of the job found in a listing).
-        defaults: :func:`submission_defaults` of the request, for required fields the
-            reply lacks or garbles.
+        defaults: :func:`submission_defaults` (or :func:`hybrid_defaults`) of the request,
+            for required fields the reply lacks or garbles.
 
     Raises:
         UnreadableReply: the reply carries no job id.
@@ -145,7 +165,11 @@ def read_submitted_job(data: Any, defaults: Mapping[str, Any]) -> tuple[RunJob, 
     job_id = data.get("id")
     if not isinstance(job_id, str) or not job_id.strip():
         raise UnreadableReply("the reply carries no job id")
-    model = _RUN_FAMILY.get(str(data.get("job_type")), RunJob)
+    model = (
+        _RUN_FAMILY.get(str(data.get("job_type")))
+        or _RUN_FAMILY.get(str(defaults.get("job_type")))
+        or RunJob
+    )
     job, odd = _validate_dropping(model, data, lambda name: name != "id", defaults)
     unread = [name for name in odd if name.split(" ", 1)[0] in RESULT_FIELDS]
     if unread and job.status == JobStatus.DONE.value:

@@ -179,10 +179,13 @@ class JobRunner:
         return circuit.id
 
     def submit(self, **fields: Any) -> RunJob:
-        """Submit one ``POST /run`` built from ``fields`` (not re-validated: built by us)."""
+        """Submit one run built from ``fields`` (not re-validated: built by us).
+
+        The client sends it to ``POST /run`` or, with the same meaning, ``POST /flow``.
+        """
         body = RunSubmit.model_construct(device_id=self.device_id, **fields)
         job = self.client.submit_run(body)
-        logger.info("Submitted Haiqu job %s to %s", job.id, self.device_id)
+        logger.info("Submitted Haiqu job %s to %s (%s job)", job.id, self.device_id, job.job_type)
         return job
 
 
