@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 
 from qiskit_haiqu.emulator.server import serve
-from qiskit_haiqu.emulator.settings import KEY_FORMATS, UPLOAD_LAYOUTS, EmulatorSettings
+from qiskit_haiqu.emulator.settings import (
+    KEY_FORMATS,
+    RUN_ROUTES,
+    UPLOAD_LAYOUTS,
+    EmulatorSettings,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.max_trajectories,
         help="most trajectories per noisy or non-unitary expectation value (default: %(default)s)",
     )
+    parser.add_argument(
+        "--run-route",
+        choices=RUN_ROUTES,
+        default=defaults.run_route,
+        help="serve POST /run next to POST /flow (available), or not at all, as when the "
+        "service retires it (retired) (default: %(default)s)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> None:
@@ -66,6 +78,7 @@ def run(arguments: argparse.Namespace) -> None:
         upload_layout=arguments.upload_layout,
         max_density_matrix_qubits=arguments.max_density_matrix_qubits,
         max_trajectories=arguments.max_trajectories,
+        run_route=arguments.run_route,
     )
 
 

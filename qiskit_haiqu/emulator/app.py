@@ -1,5 +1,8 @@
 """The emulator's HTTP API: the Haiqu endpoints of ``haiqu-api.md`` §3, plus test controls.
 
+Runs are submitted to ``POST /run`` or, as a hybrid program, to ``POST /flow`` (§14), which
+answers ``Hybrid`` jobs; with ``run_route="retired"`` there is no ``POST /run`` at all.
+
 Authentication: the key in the ``authorization`` header (raw, as the SDK sends it) or in the
 ``HAIQU_API_KEY`` query parameter; ``GET /version`` needs none. Refusals use FastAPI's
 shapes: 401/404 ``{"detail": str}``, 422 ``{"detail": [{"loc", "msg", "type"}]}``.
@@ -28,9 +31,11 @@ from qiskit_haiqu.api.models import (
     Device,
     Experiment,
     ExperimentSubmit,
+    HybridJob,
     JobStatus,
     JobType,
     RunJob,
+    RunSubmit,
     User,
     VersionInfo,
 )
@@ -44,10 +49,17 @@ from qiskit_haiqu.emulator.controls import (
     SdkGateRule,
 )
 from qiskit_haiqu.emulator.devices import DeviceCatalog
+from qiskit_haiqu.emulator.flow import (
+    hybrid_job,
+    job_json,
+    locate,
+    parse_hybrid_submit,
+    run_request,
+)
 from qiskit_haiqu.emulator.jobs import JobRunner
 from qiskit_haiqu.emulator.metrics import circuit_analytics
 from qiskit_haiqu.emulator.settings import EmulatorSettings
-from qiskit_haiqu.emulator.simulate import Simulator, decode_qpy, estimate_cost
+from qiskit_haiqu.emulator.simulate import RunPlan, Simulator, decode_qpy, estimate_cost
 from qiskit_haiqu.emulator.state import USER_ID, CircuitRecord, EmulatorState, new_id, utcnow
 from qiskit_haiqu.emulator.validation import (
     InvalidRequest,
@@ -73,13 +85,18 @@ class ExperimentUpdate(BaseModel):
 def _json(content: Any, status_code: int = 200) -> Response:
     """A JSON response of a wire model, a list of them, or plain data."""
     if isinstance(content, BaseModel):
-        body = content.model_dump_json().encode()
+        body = _model_json(content)
     elif isinstance(content, list) and content and isinstance(content[0], BaseModel):
         # pydantic's own JSON: client-sent data (e.g. metrics) may hold integers orjson refuses
-        body = b"[" + b",".join(item.model_dump_json().encode() for item in content) + b"]"
+        body = b"[" + b",".join(_model_json(item) for item in content) + b"]"
     else:
         body = orjson.dumps(content)
     return Response(content=body, status_code=status_code, media_type=_JSON)
+
+
+def _model_json(model: BaseModel) -> bytes:
+    """A wire model's JSON (a job as its type carries it on the wire)."""
+    return job_json(model) if isinstance(model, RunJob) else model.model_dump_json().encode()
 
 
 def _not_found(what: str) -> HTTPException:
@@ -309,32 +326,10 @@ def _add_job_routes(
     runner: JobRunner,
     settings: EmulatorSettings,
 ) -> None:
-    def submit(body: bytes) -> Response:
-        request = parse_run_submit(body)
-        plan = build_plan(request, state=state, catalog=catalog, settings=settings)
-        now = utcnow()
-        echo = request.model_dump(mode="json")
-        job = RunJob(
-            id=new_id("jb"),
-            user_id=USER_ID,
-            experiment_id=request.experiment_id,
-            status=JobStatus.SUBMITTED.value,
-            job_type=JobType.RUN.value,
-            device_id=plan.device_id,
-            creation_date=now,
-            circuit_ids=list(request.circuit_ids),
-            shots=request.shots,
-            options=request.options,
-            use_mitigation=request.use_mitigation,
-            dry_run=bool(request.dry_run),
-            run_type=echo["run_type"] or "Run",
-            name=request.name,
-            description=request.description,
-            parameters=request.parameters,
-            observables=echo["observables"],
-            readout_bases=request.readout_bases,
-        )
-        if request.dry_run:
+    def start(job: RunJob, plan: RunPlan) -> Response:
+        """Store a new job and answer it; run it once answered (a dry run ends at once)."""
+        if job.dry_run:
+            now = job.creation_date
             job = job.model_copy(
                 update={
                     "status": JobStatus.DONE.value,
@@ -348,27 +343,82 @@ def _add_job_routes(
             )
         state.add_job(job)
         response = _json(job)
-        if not request.dry_run:
+        if not job.dry_run:
             # Started once the reply is sent: Aer holds the GIL while it prepares a run, and
             # would otherwise delay the reply by the simulation time.
             response.background = BackgroundTask(runner.submit, job.id, plan)
         return response
 
+    def plan_of(request: RunSubmit) -> RunPlan:
+        return build_plan(request, state=state, catalog=catalog, settings=settings)
+
+    def submit(body: bytes) -> Response:
+        request = parse_run_submit(body)
+        plan = plan_of(request)
+        echo = request.model_dump(mode="json")
+        job = RunJob(
+            id=new_id("jb"),
+            user_id=USER_ID,
+            experiment_id=request.experiment_id,
+            status=JobStatus.SUBMITTED.value,
+            job_type=JobType.RUN.value,
+            device_id=plan.device_id,
+            creation_date=utcnow(),
+            circuit_ids=list(request.circuit_ids),
+            shots=request.shots,
+            options=request.options,
+            use_mitigation=request.use_mitigation,
+            dry_run=bool(request.dry_run),
+            run_type=echo["run_type"] or "Run",
+            name=request.name,
+            description=request.description,
+            parameters=request.parameters,
+            observables=echo["observables"],
+            readout_bases=request.readout_bases,
+        )
+        return start(job, plan)
+
+    def submit_flow(body: bytes) -> Response:
+        hybrid = parse_hybrid_submit(body)
+        try:
+            plan = plan_of(run_request(hybrid))
+        except InvalidRequest as exc:
+            raise InvalidRequest(locate(exc.errors, hybrid), exc.status_code) from None
+        return start(hybrid_job(hybrid, plan.device_id), plan)
+
+    if settings.run_route == "available":
+
+        @api.post(
+            "/run",
+            response_model=RunJob,
+            tags=["jobs"],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {_JSON: {"schema": {"$ref": "#/components/schemas/RunSubmit"}}},
+                }
+            },
+        )
+        async def run(request: Request) -> Response:
+            """Validate a run, create its job and start it (numbers must be JSON numbers)."""
+            body = await request.body()
+            return await run_in_threadpool(submit, body)
+
     @api.post(
-        "/run",
-        response_model=RunJob,
+        "/flow",
+        response_model=HybridJob,
         tags=["jobs"],
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {_JSON: {"schema": {"$ref": "#/components/schemas/RunSubmit"}}},
+                "content": {_JSON: {"schema": {"$ref": "#/components/schemas/HybridSubmit"}}},
             }
         },
     )
-    async def run(request: Request) -> Response:
-        """Validate a run, create its job and start it (numbers must be JSON numbers)."""
+    async def flow(request: Request) -> Response:
+        """Validate a hybrid program, create its Hybrid job and start it (as ``/run`` would)."""
         body = await request.body()
-        return await run_in_threadpool(submit, body)
+        return await run_in_threadpool(submit_flow, body)
 
     @api.get("/jobs/{job_id}", response_model=RunJob, tags=["jobs"])
     async def get_job(job_id: str) -> Response:

@@ -6,13 +6,16 @@ import hmac
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-__all__ = ["KEY_FORMATS", "UPLOAD_LAYOUTS", "EmulatorSettings"]
+__all__ = ["KEY_FORMATS", "RUN_ROUTES", "UPLOAD_LAYOUTS", "EmulatorSettings"]
 
 KEY_FORMATS = ("get_counts", "full", "hex")
 """Values of :attr:`EmulatorSettings.key_format`."""
 
 UPLOAD_LAYOUTS = ("honour", "ignore")
 """Values of :attr:`EmulatorSettings.upload_layout`."""
+
+RUN_ROUTES = ("available", "retired")
+"""Values of :attr:`EmulatorSettings.run_route`."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class EmulatorSettings:
             them (a noisy device, or a non-unitary circuit not computed exactly); with
             fewer shots, one trajectory per shot. At least 2 (their spread is part of the
             reported uncertainty).
+        run_route: Whether ``POST /run`` exists: ``"available"`` (default) serves it next to
+            ``POST /flow``; ``"retired"`` removes it, as haiqu-sdk 1.7.0 announces, so it
+            answers FastAPI's route-missing ``404 {"detail": "Not Found"}``.
     """
 
     api_keys: Collection[str] = field(default_factory=tuple)
@@ -82,6 +88,7 @@ class EmulatorSettings:
     upload_layout: str = "honour"
     max_density_matrix_qubits: int = 12
     max_trajectories: int = 1024
+    run_route: str = "available"
 
     def __post_init__(self) -> None:
         """Normalise ``api_keys`` to a tuple and check the numbers."""
@@ -96,6 +103,8 @@ class EmulatorSettings:
             raise ValueError(f"upload_layout must be one of {', '.join(UPLOAD_LAYOUTS)}")
         if self.max_density_matrix_qubits < 0:
             raise ValueError("max_density_matrix_qubits must be >= 0")
+        if self.run_route not in RUN_ROUTES:
+            raise ValueError(f"run_route must be one of {', '.join(RUN_ROUTES)}")
         if self.max_trajectories < 2:
             raise ValueError("max_trajectories must be >= 2")
 
