@@ -7,10 +7,11 @@ from typing import Any, Generic, TypeVar
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import PrimitiveResult
+from qiskit.providers import BackendV2
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
-from qiskit_haiqu.errors import HaiquError
+from qiskit_haiqu.errors import HaiquError, HaiquInputError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
 from qiskit_haiqu.primitives.progress import progress_hook
@@ -37,6 +38,48 @@ def _cancel_partial(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquErr
     error.args = (error.message,)
 
 
+def _is_mode_like(value: object) -> bool:
+    """Whether ``value`` is what qiskit-ibm-runtime takes as a mode (a backend, session, batch)."""
+    return isinstance(value, BackendV2) or type(value).__module__.startswith("qiskit_ibm_runtime")
+
+
+def _from_mode(
+    owner: str, mode: object, device_id: object, client: HaiquClient | None
+) -> tuple[str, HaiquClient]:
+    """The device id and client a primitive's ``mode=`` stands for.
+
+    Raises:
+        HaiquInputError: ``mode`` is not a Haiqu backend, or it contradicts the other
+            arguments; the message says what to pass instead.
+    """
+    instead = (
+        "Pass mode=HaiquService().backend('<device>') (HaiquService().backends() lists them) "
+        "or device_id='<device>'."
+    )
+    backend_client = getattr(mode, "client", None)
+    if not isinstance(mode, BackendV2) or not isinstance(backend_client, HaiquClient):
+        kind = type(mode).__name__
+        if type(mode).__module__.startswith("qiskit_ibm_runtime") and kind in ("Session", "Batch"):
+            raise HaiquInputError(
+                f"{owner} does not take a qiskit-ibm-runtime {kind} as mode: Haiqu has no "
+                "sessions or batches. Each run() is one Haiqu job, and the circuits it uploads "
+                f"are reused by later runs of the same primitive. {instead}"
+            )
+        what = f"the backend {mode.name!r} ({kind})" if isinstance(mode, BackendV2) else kind
+        raise HaiquInputError(f"{owner} takes a HaiquBackend as mode, not {what}. {instead}")
+    if device_id is not None and device_id != mode.name:
+        raise HaiquInputError(
+            f"{owner} got device_id={device_id!r} and mode=<HaiquBackend('{mode.name}')>: "
+            "pass one of them."
+        )
+    if client is not None and client is not backend_client:
+        raise HaiquInputError(
+            f"{owner} runs on the client of the backend given as mode; pass client= only "
+            "without mode=."
+        )
+    return mode.name, backend_client
+
+
 class WireGroup:
     """The pubs that travel in one ``POST /run`` and the body fields they make."""
 
@@ -60,21 +103,36 @@ class HaiquPrimitive(Generic[OptionsT]):
 
     def __init__(
         self,
-        device_id: str = "aer_simulator",
+        device_id: str | BackendV2 | None = None,
         *,
         client: HaiquClient | None = None,
         options: OptionsT | Mapping[str, Any] | None = None,
+        mode: BackendV2 | None = None,
     ) -> None:
         """Create the primitive.
 
         Args:
-            device_id: The Haiqu device to run on (``client.list_devices()`` lists them).
+            device_id: The Haiqu device to run on (``client.list_devices()`` lists them);
+                ``"aer_simulator"`` when neither it nor ``mode`` is given. A
+                :class:`~qiskit_haiqu.HaiquBackend` here counts as ``mode``, as the first
+                argument of qiskit-ibm-runtime's primitives does.
             client: The client to use; by default one configured from ``HAIQU_API_URL`` and
                 ``HAIQU_API_KEY`` (``HAIQU_API_URL=local`` runs an embedded emulator).
             options: Options as an object or a dict; unknown keys are refused.
+            mode: A :class:`~qiskit_haiqu.HaiquBackend`: the primitive runs on its device
+                through its client, as qiskit-ibm-runtime's ``SamplerV2(mode=backend)``.
+
+        Raises:
+            HaiquInputError: ``mode`` is not a HaiquBackend (a qiskit-ibm-runtime ``Session``
+                or ``Batch``, say: Haiqu has neither), or it contradicts ``device_id`` or
+                ``client``.
         """
+        if mode is None and _is_mode_like(device_id):  # SamplerV2(backend): mode comes first
+            device_id, mode = None, device_id
+        if mode is not None:
+            device_id, client = _from_mode(type(self).__name__, mode, device_id, client)
         self._options = coerce_options(self._options_class, options)
-        self._runner = JobRunner(client, device_id)
+        self._runner = JobRunner(client, "aer_simulator" if device_id is None else device_id)
 
     @property
     def options(self) -> OptionsT:
