@@ -3,10 +3,14 @@
 Change one import and run Qiskit's Sampler/Estimator workflows on Haiqu::
 
     from qiskit_haiqu import HaiquSampler, HaiquEstimator
+
+``HaiquService`` gives the devices as Qiskit backends (``HaiquBackend``, with a target to
+transpile for) and finds jobs again by id.
 """
 
 from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.backend import HaiquBackend, HaiquBackendJob
 from qiskit_haiqu.errors import (
     AuthenticationError,
     HaiquAPIError,
@@ -38,12 +42,15 @@ from qiskit_haiqu.primitives import (
     SamplerOptions,
     TerminalProgress,
 )
+from qiskit_haiqu.service import HaiquService
 
 __all__ = [
     "AuthenticationError",
     "ErrorMitigationOptions",
     "EstimatorOptions",
     "HaiquAPIError",
+    "HaiquBackend",
+    "HaiquBackendJob",
     "HaiquClient",
     "HaiquConfigurationError",
     "HaiquConnectionError",
@@ -55,6 +62,7 @@ __all__ = [
     "HaiquJob",
     "HaiquJobError",
     "HaiquSampler",
+    "HaiquService",
     "InsufficientCreditsError",
     "JobCancelledError",
     "JobFailedError",
