@@ -31,7 +31,7 @@ Layout = Sequence[tuple[str, Sequence[int]]]
 
 _ZERO = ord("0")
 _SPACE = ord(" ")
-_MAX_FLOAT_BITS = 52
+_MAX_WORD_BITS = 64
 
 
 @dataclass
@@ -88,11 +88,15 @@ def distributions_to_bitarrays(
         matrices, probs = _register_matrices(dist, num_clbits, layout)
         counts, row_exact = _counts(probs, shots)
         exact &= row_exact
-        picks = np.repeat(np.arange(len(counts)), counts)
-        if rng is not None:
-            picks = rng.permutation(picks)
+        # The same seeded order for every register of the row (they are columns of one shot).
+        order = None if rng is None else rng.permutation(shots).astype(np.intp, copy=False)
         for name, matrix in matrices.items():
-            buffers[name][row] = matrix[picks]
+            if not matrix.shape[1]:
+                continue  # a zero-width register: its samples hold no bytes
+            samples = _as_words(buffers[name][row])  # a view: written in place
+            samples[:] = np.repeat(_as_words(np.ascontiguousarray(matrix)), counts)
+            if order is not None:
+                samples[:] = samples[order]
     arrays = {
         name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits)) for name, bits in layout
     }
@@ -104,6 +108,21 @@ def _num_bytes(num_bits: int) -> int:
     return (num_bits + 7) // 8
 
 
+_WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _as_words(matrix: np.ndarray) -> np.ndarray:
+    """A 1-D view of an ``(n, nbytes)`` byte matrix with one element per row.
+
+    Repeating and reordering rows as single elements is several times faster than as rows
+    of bytes; byte order does not matter, as the bytes are only moved.
+    """
+    nbytes = matrix.shape[1]
+    word = _WORDS.get(nbytes, np.dtype((np.void, nbytes)))
+    words: np.ndarray = matrix.view(word).reshape(matrix.shape[0])
+    return words
+
+
 def _pack(chars: np.ndarray, columns: Sequence[int]) -> np.ndarray:
     """Pack the given key-character columns (most significant first) into bytes.
 
@@ -111,6 +130,8 @@ def _pack(chars: np.ndarray, columns: Sequence[int]) -> np.ndarray:
     """
     num_bits = len(columns)
     pad = _num_bytes(num_bits) * 8 - num_bits
+    if num_bits and not pad and list(columns) == list(range(chars.shape[1])):
+        return np.packbits(chars, axis=1)
     bits = np.zeros((chars.shape[0], num_bits + pad), dtype=np.uint8)
     if num_bits:
         bits[:, pad:] = chars[:, list(columns)]
@@ -129,7 +150,7 @@ def _register_matrices(
             "The service returned a distribution whose values are not numbers."
         ) from None
     chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)])
-    if num_clbits <= _MAX_FLOAT_BITS:
+    if num_clbits <= _MAX_WORD_BITS:
         values = _outcome_values(chars)
         return {name: _register_bytes(values, bits) for name, bits in layout}, probs
     width = num_clbits
@@ -142,10 +163,11 @@ def _register_matrices(
 
 
 def _outcome_values(chars: np.ndarray) -> np.ndarray:
-    """The clbit integer of every outcome (exact: at most 52 bits, so float BLAS is exact)."""
-    width = chars.shape[1]
-    weights = np.ldexp(1.0, np.arange(width - 1, -1, -1))
-    return (chars @ weights).astype(np.uint64)
+    """The clbit integer of every outcome (at most 64 clbits)."""
+    packed = _pack(chars, range(chars.shape[1]))
+    words = np.zeros((chars.shape[0], 8), dtype=np.uint8)
+    words[:, 8 - packed.shape[1] :] = packed
+    return words.view(">u8").reshape(-1).astype(np.uint64)
 
 
 def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:

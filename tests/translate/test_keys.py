@@ -112,3 +112,20 @@ def test_a_key_that_fits_no_reading_is_refused():
         distributions_to_bitarrays(
             [{"1 011": 1.0}], shots=1, num_clbits=4, layout=register_layout(qc), shape=()
         )
+
+
+def test_registers_of_one_shot_stay_together_when_samples_are_shuffled():
+    """Each shot's registers come from the same outcome (a Bell pair split in two)."""
+    qc = QuantumCircuit(ClassicalRegister(1, "a"), ClassicalRegister(1, "b"))
+    decoded = distributions_to_bitarrays(
+        [{"0 0": 0.5, "1 1": 0.5}] * 3,
+        shots=1000,
+        num_clbits=2,
+        layout=register_layout(qc),
+        shape=(3,),
+        seed=11,
+    )
+    a, b = decoded.arrays["a"].array, decoded.arrays["b"].array
+    assert (a == b).all()
+    assert 0 < int(a[0].sum()) < 1000  # shuffled, not 500 zeros then 500 ones
+    assert (a[0, :500] == 0).any() and (a[0, :500] == 1).any()

@@ -1,0 +1,103 @@
+"""Big results end to end: a fresh process fetches, parses and decodes a finished sampler job.
+
+Targets (issue 14): a 16-qubit job of 40 rows x 250,000 shots (about 62,000 outcomes a row)
+re-fetched and decoded by ``HaiquSampler().job(id).result()`` at >= 20 M shots/s, with the
+client's peak memory during it <= 4x the reply's size; and a 20-qubit job of 100 rows x
+100,000 shots (near-uniform) within 4x the reply too. Each measurement runs in a fresh
+process (as a user's reattaching script does) against the emulator in its own process; the
+reply's size is measured by fetching it raw. Run: ``python -m bench.big_results [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+from qiskit.circuit import Parameter, QuantumCircuit
+
+from bench._common import emulator_process, parse_args, report
+from qiskit_haiqu import HaiquClient, HaiquSampler
+
+_FETCH = """
+import json, resource, sys, time
+from qiskit_haiqu import HaiquClient, HaiquSampler
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+url, job_id = sys.argv[1], sys.argv[2]
+with HaiquClient(url=url, api_key="bench") as client:
+    sampler = HaiquSampler("aer_simulator", client=client)
+    before = rss()
+    start = time.perf_counter()
+    result = sampler.job(job_id).result()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    shots = sum(r.data.meas.num_shots * r.data.meas.size for r in result)
+print(json.dumps({"seconds": seconds, "extra_bytes": peak - before, "shots": shots}))
+"""
+
+
+def uniform_sweep(qubits: int, rows: int) -> tuple[QuantumCircuit, list[list[float]]]:
+    """H on every qubit, a parameter on one: near-uniform outcomes in every row."""
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(qubits)
+    circuit.h(range(qubits))
+    circuit.rz(theta, 0)
+    circuit.measure_all()
+    return circuit, [[0.01 * k] for k in range(rows)]
+
+
+def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
+    """Submit the job, wait for it, then time a fresh process's ``job(id).result()``."""
+    with HaiquClient(url=url, api_key="bench") as client:
+        circuit, values = uniform_sweep(qubits, rows)
+        job = HaiquSampler("aer_simulator", client=client).run([(circuit, values)], shots=shots)
+        job.wait_for_final_state(timeout=600)
+        haiqu_id = job.job_id()
+        raw = httpx.get(f"{url}/jobs/{haiqu_id}", headers={"authorization": "bench"}, timeout=600)
+        reply_bytes = len(raw.content)
+        outcomes = sum(len(row) for row in raw.json()["quantum_results"][0]) / rows
+    out = subprocess.run(
+        [sys.executable, "-c", _FETCH, url, haiqu_id],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures.update(reply_bytes=reply_bytes, outcomes=outcomes)
+    return figures
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    cases = (
+        [("16 q", 12, 4, 20_000), ("20 q", 14, 4, 10_000)]
+        if args.quick
+        else [("16 q", 16, 40, 250_000), ("20 q", 20, 100, 100_000)]
+    )
+    rows_out = []
+    with emulator_process(max_body_bytes=1 << 30) as url:
+        for label, qubits, rows, shots in cases:
+            f = measure(url, qubits, rows, shots)
+            rate = f["shots"] / f["seconds"] / 1e6
+            ratio = f["extra_bytes"] / f["reply_bytes"]
+            rows_out += [
+                (
+                    f"{label}: {rows} rows x {shots} shots",
+                    f"{f['outcomes']:.0f} outcomes/row, reply {f['reply_bytes'] / 1e6:.1f} MB",
+                ),
+                (f"{label}: job(id).result()", f"{f['seconds']:.2f} s, {rate:.1f} M shots/s"),
+                (f"{label}: client memory", f"+{f['extra_bytes'] / 1e6:.0f} MB = {ratio:.1f}x"),
+            ]
+            if label.startswith("16"):
+                rows_out.append(("target >= 20 M shots/s", "met" if rate >= 20 else "NOT met"))
+            rows_out.append(("target <= 4x the reply", "met" if ratio <= 4 else "NOT met"))
+    report("big results end to end (fresh process: fetch, parse, decode)", rows_out)
+
+
+if __name__ == "__main__":
+    main()
