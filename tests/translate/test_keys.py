@@ -128,4 +128,5 @@ def test_registers_of_one_shot_stay_together_when_samples_are_shuffled():
     a, b = decoded.arrays["a"].array, decoded.arrays["b"].array
     assert (a == b).all()
     assert 0 < int(a[0].sum()) < 1000  # shuffled, not 500 zeros then 500 ones
-    assert (a[0, :500] == 0).any() and (a[0, :500] == 1).any()
+    assert (a[0, :500] == 0).any()
+    assert (a[0, :500] == 1).any()
