@@ -1,22 +1,55 @@
 """The ``qiskit-haiqu`` command: run the emulator, a demo, and inspect devices and jobs.
 
-Exit codes: 0 success, 1 the service or a job reported an error, 2 bad usage.
+Exit codes (see ``docs/cli.rst``): 0 success; 1 the service or a job reported an error, or a
+job has no result to show; 2 bad usage; 3 ``cancel`` found the job already final, so nothing
+was cancelled; 141 the reader of standard output went away (``| head``), as for a command
+that SIGPIPE stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from qiskit_haiqu.errors import HaiquError
+import orjson
 
-__all__ = ["main"]
+from qiskit_haiqu.errors import HaiquError, HaiquInvalidResponseError
+
+if TYPE_CHECKING:
+    from qiskit_haiqu.api.client import HaiquClient
+    from qiskit_haiqu.api.models import BaseJob, RunJob
+
+__all__ = [
+    "EXIT_ALREADY_FINAL",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
+
+EXIT_OK = 0
+"""Success."""
+EXIT_ERROR = 1
+"""The service or a job reported an error, or a job has no result to show."""
+EXIT_USAGE = 2
+"""Bad usage: what argparse refuses, ``--url local`` where it cannot work, a missing extra."""
+EXIT_ALREADY_FINAL = 3
+"""``cancel``: the job was already ``Done``, ``Error`` or ``Cancelled``; nothing changed."""
+EXIT_BROKEN_PIPE = 141
+"""Standard output was closed before everything was written (128 + SIGPIPE, as shells say)."""
+
+_LOCAL_COMMANDS = frozenset({"demo", "emulator", "devices"})
+"""Commands that work on an embedded emulator, which lives only as long as the command."""
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace) -> HaiquClient:
     from qiskit_haiqu.api.client import HaiquClient
 
     return HaiquClient(url=args.url, api_key=args.api_key)
@@ -33,6 +66,37 @@ def _print(data: Any, as_json: bool, rows: list[list[str]] | None = None) -> Non
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
+def _one_or_many(items: list[Any]) -> Any:
+    """One job's data as it is; a split run's as a list, one entry per Haiqu job."""
+    return items[0] if len(items) == 1 else items
+
+
+def _job_ids(text: str) -> list[str]:
+    """The Haiqu job ids in a primitive job id (``job.job_id()`` joins a split run's with ``;``)."""
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def _job_id_argument(text: str) -> str:
+    """An argparse type: a job id, or several joined with ``;``."""
+    if not _job_ids(text):
+        raise argparse.ArgumentTypeError("no job id given")
+    return text
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     try:
         from qiskit_haiqu.emulator.__main__ import main as emulator_main
@@ -42,16 +106,16 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
             'pip install "qiskit-haiqu[emulator]"',
             file=sys.stderr,
         )
-        return 2
+        return EXIT_USAGE
     emulator_main(list(args.options), prog="qiskit-haiqu emulator")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from qiskit_haiqu.demo import run_demo
 
     run_demo(url=args.url, api_key=args.api_key)
-    return 0
+    return EXIT_OK
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
@@ -61,110 +125,245 @@ def _cmd_devices(args: argparse.Namespace) -> int:
         [d.id, d.vendor, str(d.qubits), str(d.simulator), d.status] for d in devices
     ]
     _print([d.model_dump(mode="json") for d in devices], args.json, rows)
-    return 0
+    return EXIT_OK
+
+
+def _experiment_listing(client: HaiquClient, name: str | None) -> list[dict[str, Any]]:
+    """``GET /experiments`` (``?name=`` when given): the entries with an id and a name.
+
+    HaiquClient offers no listing of experiments yet (only ``init_experiment``, which creates
+    a missing one), so this reads it through the client's transport, keys and retries
+    included; entries are read loosely, as the SDK reads replies.
+    """
+    params = None if name is None else {"name": name}
+    response = client._send("GET", "/experiments", params=params, idempotent=True)  # noqa: SLF001
+    try:
+        items = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        items = None
+    if not isinstance(items, list):
+        raise HaiquInvalidResponseError(
+            "GET /experiments answered with something that is not a list of experiments.",
+            method="GET",
+            url="/experiments",
+        )
+    return [
+        item
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and "name" in item
+    ]
 
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
+    name = args.experiment
     with _client(args) as client:
-        experiment = client.init_experiment(args.experiment)
-        jobs = client.list_jobs(experiment.id, limit=args.limit)
+        # Looked up, never created: ``init_experiment`` would make an empty one of a typo.
+        found = [e for e in _experiment_listing(client, name) if e["name"] == name]
+        if not found:
+            names = sorted({str(e["name"]) for e in _experiment_listing(client, None)})
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            print(
+                f"error: no experiment is named {name!r}.{hint} The primitives store their "
+                "jobs in options.experiment_name (default 'qiskit-haiqu').",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        jobs = [job for e in found for job in client.list_jobs(e["id"], limit=args.limit)]
+    jobs.sort(key=lambda job: job.creation_date, reverse=True)
+    jobs = jobs[: args.limit]
     rows = [["ID", "STATUS", "DEVICE", "CREATED", "NAME"]] + [
         [j.id, j.status, j.device_id, str(j.creation_date), j.name or ""] for j in jobs
     ]
     _print([j.model_dump(mode="json") for j in jobs], args.json, rows)
-    return 0
+    return EXIT_OK
 
 
 def _cmd_job(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        job = client.get_job(args.job_id)
-    data = job.model_dump(mode="json", exclude={"quantum_results", "parameters", "observables"})
+        jobs = [client.get_job(job_id) for job_id in _job_ids(args.job_id)]
+    data = [
+        job.model_dump(mode="json", exclude={"quantum_results", "parameters", "observables"})
+        for job in jobs
+    ]
     if args.json:
-        _print(data, True)
+        _print(_one_or_many(data), True)
     else:
-        for key in (
-            "id",
-            "status",
-            "device_id",
-            "creation_date",
-            "run_date",
-            "finish_date",
-            "time",
-            "estimated_qpu_cost",
-            "info",
-            "logs",
-        ):
-            if data.get(key) not in (None, "", {}):
-                print(f"{key:>15}: {data[key]}")
-    return 1 if job.status == "Error" else 0
+        for index, fields in enumerate(data):
+            if index:
+                print()
+            for key in (
+                "id",
+                "status",
+                "device_id",
+                "creation_date",
+                "run_date",
+                "finish_date",
+                "time",
+                "estimated_qpu_cost",
+                "info",
+                "logs",
+            ):
+                if fields.get(key) not in (None, "", {}):
+                    print(f"{key:>15}: {fields[key]}")
+    return EXIT_ERROR if any(job.status == "Error" for job in jobs) else EXIT_OK
+
+
+def _cancel_one(client: HaiquClient, job_id: str) -> tuple[int, str, str]:
+    """Cancel one Haiqu job: its exit code, its status and what happened, in words."""
+    from qiskit_haiqu.api.models import FINAL_STATUSES
+
+    before = client.get_job(job_id).status
+    if before in FINAL_STATUSES:
+        return (
+            EXIT_ALREADY_FINAL,
+            before,
+            f"Job {job_id} was already final ({before}): nothing to cancel.",
+        )
+    after = client.cancel_job(job_id).status
+    if after == "Cancelled":
+        return EXIT_OK, after, f"Job {job_id} cancelled."
+    if after in FINAL_STATUSES:
+        kept = " Its results are kept." if after == "Done" else ""
+        return (
+            EXIT_ALREADY_FINAL,
+            after,
+            f"Job {job_id} ended ({after}) before the cancel reached it: nothing was "
+            f"cancelled.{kept}",
+        )
+    return (
+        EXIT_ERROR,
+        after,
+        f"Job {job_id} is {after}: the service took the cancel request but has not cancelled "
+        f"the job yet. Check with: qiskit-haiqu job {job_id}",
+    )
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
+    codes: list[int] = []
+    records: list[dict[str, str]] = []
     with _client(args) as client:
-        job = client.cancel_job(args.job_id)
-    print(job.status)
-    return 0 if job.status == "Cancelled" else 1
+        for job_id in _job_ids(args.job_id):
+            try:  # every part of a split run is tried, whatever happened to the others
+                code, status, text = _cancel_one(client, job_id)
+            except HaiquError as exc:
+                code, status, text = EXIT_ERROR, "unknown", f"error: job {job_id}: {exc}"
+            codes.append(code)
+            records.append({"job_id": job_id, "status": status, "outcome": text})
+            if not args.json:
+                print(text, file=sys.stderr if code == EXIT_ERROR else sys.stdout)
+    if args.json:
+        _print(_one_or_many(records), True)
+    # An error outweighs "already final", which outweighs success.
+    return max(codes, key=(EXIT_OK, EXIT_ALREADY_FINAL, EXIT_ERROR).index)
 
 
-def _wait(client: Any, job_id: str) -> None:
-    """Poll a job until it is final, showing its progress on standard error."""
+def _wait(client: HaiquClient, job_ids: list[str]) -> None:
+    """Poll jobs until they are final, showing their progress on standard error."""
     from qiskit.primitives import PrimitiveResult
 
     from qiskit_haiqu.primitives.job import HaiquJob
     from qiskit_haiqu.primitives.progress import TerminalProgress
 
-    job = client.get_job(job_id)
+    jobs: list[Any] = [client.get_job(job_id) for job_id in job_ids]
     # The primitive job's polling and progress, reused; only waiting: nothing is decoded.
     handle = HaiquJob(
         client,
-        [job],
+        jobs,
         lambda _: PrimitiveResult([]),
-        device_id=job.device_id,
+        device_id=jobs[0].device_id,
         max_poll_interval=1.0,
         progress=TerminalProgress(),
     )
     handle.wait_for_final_state()
 
 
+def _missing_result(job: RunJob | BaseJob, argument: str) -> str | None:
+    """Why ``job`` has no result to show (``None``: it has one)."""
+    from qiskit_haiqu.api.models import RunJob
+
+    if job.status == "Cancelled":
+        return f"Job {job.id} was cancelled; it has no result."
+    if job.status == "Error":
+        return f"Job {job.id} failed; it has no result. {job.logs or '(no logs)'}"
+    if job.status != "Done":
+        return (
+            f"Job {job.id} is {job.status}; it has no result yet. Wait for it with: "
+            f'qiskit-haiqu result "{argument}" --wait'
+        )
+    if not isinstance(job, RunJob) or job.quantum_results is None:
+        return f"Job {job.id} has no quantum results (a dry run or not a run job)."
+    return None
+
+
 def _cmd_result(args: argparse.Namespace) -> int:
     from qiskit_haiqu.api.models import RunJob
     from qiskit_haiqu.cli_results import result_records, result_rows
 
+    job_ids = _job_ids(args.job_id)
     with _client(args) as client:
         if args.wait:
-            _wait(client, args.job_id)
-        job = client.get_job(args.job_id)
-    if job.status != "Done":
-        print(f"Job {job.id} is {job.status}; it has no result yet.", file=sys.stderr)
-        return 1
-    if not isinstance(job, RunJob) or job.quantum_results is None:
-        print(f"Job {job.id} has no quantum results (a dry run or not a run job).", file=sys.stderr)
-        return 1
+            _wait(client, job_ids)
+        fetched = [client.get_job(job_id) for job_id in job_ids]
+    for job in fetched:
+        problem = _missing_result(job, args.job_id)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return EXIT_ERROR
+    jobs = [job for job in fetched if isinstance(job, RunJob)]
     if args.raw:
-        _print(job.quantum_results, True)
-        return 0
-    records = result_records(job, top=args.top)
-    payload = {"job_id": job.id, "device_id": job.device_id, "shots": job.shots}
-    _print(payload | {"records": records}, args.json, result_rows(records))
-    return 0
+        _print(_one_or_many([job.quantum_results for job in jobs]), True)
+        return EXIT_OK
+    payloads: list[dict[str, Any]] = [
+        {"job_id": job.id, "device_id": job.device_id, "shots": job.shots}
+        | {"records": result_records(job, top=args.top)}
+        for job in jobs
+    ]
+    if args.json:
+        _print(_one_or_many(payloads), True)
+        return EXIT_OK
+    for index, payload in enumerate(payloads):
+        if len(payloads) > 1:  # a split run: one table per Haiqu job, each with a title
+            if index:
+                print()
+            job_id, shots, device = payload["job_id"], payload["shots"], payload["device_id"]
+            print(f"Haiqu job {job_id} ({shots} shots on {device}):")
+        _print(payload, False, result_rows(payload["records"]))
+    return EXIT_OK
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+def _with_client(parser: argparse.ArgumentParser, local: bool) -> argparse.ArgumentParser:
+    """Add the options of commands that talk to a service; ``local``: ``--url local`` works."""
+    where = (
+        "'local' runs an embedded emulator for this command only"
+        if local
+        else "for the local emulator, serve it with 'qiskit-haiqu emulator' and pass its URL"
+    )
+    parser.add_argument(
+        "--url", help=f"API URL (default: $HAIQU_API_URL, else the Haiqu cloud); {where}"
+    )
+    parser.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+JOB_ID_HELP = (
+    "a Haiqu job id, or a primitive job's id as job.job_id() prints it (a split run's ids "
+    "joined with ';': quote it in the shell)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``qiskit-haiqu``."""
     parser = argparse.ArgumentParser(
-        prog="qiskit-haiqu", description="Qiskit primitives on the Haiqu quantum cloud."
+        prog="qiskit-haiqu",
+        description="Qiskit primitives on the Haiqu quantum cloud.",
+        epilog="Exit codes: 0 success, 1 error, 2 bad usage, 3 cancel of a job already final.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def with_client(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument(
-            "--url",
-            help="API URL (default: $HAIQU_API_URL or the Haiqu cloud; "
-            "'local' runs an embedded emulator)",
-        )
-        p.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     emulator = sub.add_parser(
         "emulator",
@@ -178,40 +377,94 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api-key", help="API key (default: $HAIQU_API_KEY)")
     demo.set_defaults(func=_cmd_demo)
 
-    with_client(sub.add_parser("devices", help="list devices")).set_defaults(func=_cmd_devices)
-    jobs = with_client(sub.add_parser("jobs", help="recent jobs of an experiment"))
-    jobs.add_argument("--experiment", default="qiskit-haiqu")
-    jobs.add_argument("--limit", type=int, default=10)
+    devices = _with_client(sub.add_parser("devices", help="list devices"), local=True)
+    devices.set_defaults(func=_cmd_devices)
+    jobs = _with_client(sub.add_parser("jobs", help="recent jobs of an experiment"), local=False)
+    jobs.add_argument(
+        "--experiment",
+        default="qiskit-haiqu",
+        help="the experiment's name, looked up and never created (default: qiskit-haiqu, "
+        "where the primitives put their jobs)",
+    )
+    jobs.add_argument(
+        "--limit", type=_positive_int, default=10, help="show at most N jobs (default: 10)"
+    )
     jobs.set_defaults(func=_cmd_jobs)
-    by_id = {}
-    for name, func, text in (
+    commands: tuple[tuple[str, Callable[[argparse.Namespace], int], str], ...] = (
         ("job", _cmd_job, "status, timings, cost and logs of a job"),
-        ("cancel", _cmd_cancel, "cancel a job"),
+        ("cancel", _cmd_cancel, "cancel a job (exit code 3 when it was already final)"),
         ("result", _cmd_result, "counts (sampler jobs) or values (estimator jobs) of a job"),
-    ):
-        by_id[name] = p = with_client(sub.add_parser(name, help=text))
-        p.add_argument("job_id")
+    )
+    by_id = {}
+    for name, func, text in commands:
+        by_id[name] = p = _with_client(sub.add_parser(name, help=text), local=False)
+        p.add_argument("job_id", metavar="JOB_ID", type=_job_id_argument, help=JOB_ID_HELP)
         p.set_defaults(func=func)
     result = by_id["result"]
-    result.add_argument("--top", type=int, help="only the N most frequent outcomes")
-    result.add_argument("--raw", action="store_true", help="the service's quantum_results")
-    result.add_argument("--wait", action="store_true", help="wait for the job, with progress")
+    result.add_argument(
+        "--top", type=_positive_int, help="only the N most frequent outcomes of each circuit"
+    )
+    result.add_argument(
+        "--raw", action="store_true", help="print the service's quantum_results as they are"
+    )
+    result.add_argument(
+        "--wait", action="store_true", help="wait until the job is final, showing its progress"
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def _local_refusal(args: argparse.Namespace) -> str | None:
+    """Why ``--url local`` (or ``HAIQU_API_URL=local``) cannot work for this command."""
+    if args.command in _LOCAL_COMMANDS:
+        return None
+    given = args.url if args.url else os.environ.get("HAIQU_API_URL", "")
+    if given.strip().lower() != "local":
+        return None
+    source = "--url local" if args.url else "HAIQU_API_URL=local"
+    return (
+        f"{source} cannot work with '{args.command}': it starts an embedded emulator that "
+        "holds no jobs and stops when the command ends. Serve the emulator with "
+        "'qiskit-haiqu emulator --port 8000' and pass --url http://127.0.0.1:8000 (any "
+        "--api-key), or run 'qiskit-haiqu demo'."
+    )
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "emulator":
         args.options = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    refusal = _local_refusal(args)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except HaiquError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured output): nothing to flush
+        return
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover
