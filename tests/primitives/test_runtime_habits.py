@@ -204,3 +204,12 @@ def test_pub_lists_of_circuits_and_tuples_are_still_accepted(client):
     sampler = HaiquSampler("aer_simulator", client=client)
     result = sampler.run([bell, (bell, None, 5), SamplerPub.coerce(bell, 3)], shots=7).result()
     assert [r.data.meas.num_shots for r in result] == [7, 5, 3]
+
+
+def test_the_options_page_lists_every_runtime_name():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "options.rst").read_text()
+    section = page.split("Names from qiskit-ibm-runtime")[1].split("Options of both")[0]
+    missing = [name for name in RUNTIME_OPTIONS if f"``{name}``" not in section]
+    assert not missing
