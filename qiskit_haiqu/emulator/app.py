@@ -32,6 +32,7 @@ from qiskit_haiqu.api.models import (
     Experiment,
     ExperimentSubmit,
     HybridJob,
+    HybridSubmit,
     JobStatus,
     JobType,
     RunJob,
@@ -170,7 +171,26 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     _add_device_routes(api, catalog)
     app.include_router(api)
     app.include_router(_control_router(log, faults, gate))
+    _document_bodies(app, (RunSubmit, HybridSubmit))
     return app
+
+
+def _document_bodies(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """Put the schemas of bodies read by hand (``/run``, ``/flow``) into the OpenAPI schema."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components[model.__name__] = body
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
