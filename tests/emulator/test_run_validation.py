@@ -20,10 +20,11 @@ def circuits(api: Api, exp_id: str) -> dict[str, str]:
     two = QuantumCircuit(2)
     two.rx(Parameter("a"), 0)
     two.rx(Parameter("b"), 1)
+    # Width limits count the qubits a circuit acts on (as Aer truncates idle ones).
     wide = QuantumCircuit(25)
-    wide.h(0)
+    wide.h(range(25))
     thirteen = QuantumCircuit(13)
-    thirteen.h(0)
+    thirteen.h(range(13))
     plain = QuantumCircuit(2)
     plain.h(0)
     return {
