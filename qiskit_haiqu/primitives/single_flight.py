@@ -60,3 +60,8 @@ class SingleFlight(Generic[K, V]):
         """The keys computed so far (a copy, safe to iterate)."""
         with self._lock:
             return set(self._values)
+
+    def clear(self) -> None:
+        """Forget every computed value (calls in flight still finish and are remembered)."""
+        with self._lock:
+            self._values.clear()

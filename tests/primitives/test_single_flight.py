@@ -69,3 +69,11 @@ def test_different_keys_do_not_wait_for_each_other():
         assert pending.result(5) == 1
     with pytest.raises(KeyError):
         memo.get(3, lambda: {}["missing"])
+
+
+def test_clear_forgets_computed_values():
+    memo: SingleFlight[str, int] = SingleFlight()
+    assert memo.get("k", lambda: 1) == 1
+    memo.clear()
+    assert memo.peek("k") is None
+    assert memo.get("k", lambda: 2) == 2
