@@ -185,7 +185,7 @@ class JobRunner:
         """
         body = RunSubmit.model_construct(device_id=self.device_id, **fields)
         job = self.client.submit_run(body)
-        logger.info("Submitted Haiqu job %s to %s (%s job)", job.id, self.device_id, job.job_type)
+        logger.info("Submitted Haiqu job %s to %s", job.id, self.device_id)
         return job
 
 
