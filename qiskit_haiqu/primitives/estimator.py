@@ -99,7 +99,9 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
 
     _options_class = EstimatorOptions
 
-    def run(self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None) -> HaiquJob:
+    def run(
+        self, pubs: Iterable[EstimatorPubLike], *v1_args: Any, precision: float | None = None
+    ) -> HaiquJob:
         """Run the pubs; returns at once with a job (nothing waits for the results).
 
         Args:
@@ -107,6 +109,8 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
                 ``(circuit, observables, values, precision)`` items.
             precision: Precision for pubs that set none; ``options.default_precision``
                 when ``None``.
+            v1_args: Refused: the V1 call style (``run(circuits, values)``) gets a
+                ``TypeError`` showing the pub form.
 
         Raises:
             ValueError, TypeError: a pub is invalid (as Qiskit's estimators raise them); no
@@ -115,7 +119,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         options = self._options.snapshot()
         if precision is None:
             precision = options.default_precision
-        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, precision), "Estimator")
+        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, precision), "Estimator", v1_args)
         prepared = [
             _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
         ]

@@ -75,12 +75,16 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
 
     _options_class = SamplerOptions
 
-    def run(self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None) -> HaiquJob:
+    def run(
+        self, pubs: Iterable[SamplerPubLike], *v1_args: Any, shots: int | None = None
+    ) -> HaiquJob:
         """Run the pubs; returns at once with a job (nothing waits for the results).
 
         Args:
             pubs: ``circuit``, ``(circuit, values)`` or ``(circuit, values, shots)`` items.
             shots: Shots for pubs that set none; ``options.default_shots`` when ``None``.
+            v1_args: Refused: the V1 call style (``run(circuits, values)``) gets a
+                ``TypeError`` showing the pub form.
 
         Raises:
             ValueError, TypeError: a pub is invalid (as Qiskit's samplers raise them); no
@@ -89,7 +93,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         options = self._options.snapshot()
         if shots is None:
             shots = options.default_shots
-        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler")
+        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler", v1_args)
         rows = []
         for index, pub in enumerate(coerced):
             check_registers(pub.circuit, index)

@@ -213,3 +213,18 @@ def test_the_options_page_lists_every_runtime_name():
     section = page.split("Names from qiskit-ibm-runtime")[1].split("Options of both")[0]
     missing = [name for name in RUNTIME_OPTIONS if f"``{name}``" not in section]
     assert not missing
+
+
+def test_v1_calls_through_run_are_refused_with_the_pub_form_before_any_request(
+    client, request_log
+):
+    from qiskit_haiqu import HaiquEstimator, HaiquSampler
+
+    circuit = _parameterised()
+    measured = circuit.copy()
+    measured.measure_all()
+    with pytest.raises(TypeError, match=r"sampler\.run\(\[\(circuit, values\)\]\)"):
+        HaiquSampler("aer_simulator", client=client).run(measured, [0.1])
+    with pytest.raises(TypeError, match=r"estimator\.run\(\[\(circuit, observable, values\)\]\)"):
+        HaiquEstimator("aer_simulator", client=client).run(circuit, SparsePauliOp("Z"), [0.1])
+    assert request_log.api_calls() == []
