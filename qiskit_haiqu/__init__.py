@@ -31,6 +31,7 @@ from qiskit_haiqu.errors import (
     RequestValidationError,
     ServerError,
     UnknownJobStatusError,
+    UnknownOptionError,
 )
 from qiskit_haiqu.primitives import (
     ErrorMitigationOptions,
@@ -76,5 +77,6 @@ __all__ = [
     "ServerError",
     "TerminalProgress",
     "UnknownJobStatusError",
+    "UnknownOptionError",
     "__version__",
 ]

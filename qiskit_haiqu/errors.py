@@ -9,6 +9,7 @@ key: URLs are redacted before they reach an error.
     HaiquError (QiskitError)
     ├── HaiquConfigurationError (ValueError)    missing key, insecure URL, bad settings
     ├── HaiquInputError (ValueError)            bad pubs / options, refused before any upload
+    │   └── UnknownOptionError (AttributeError) an option name the options do not have
     ├── HaiquAPIError                           an HTTP exchange with the service went wrong
     │   ├── HaiquConnectionError                no answer: refused, reset, timed out
     │   ├── HaiquInvalidResponseError           a 2xx body that does not parse
@@ -55,6 +56,7 @@ __all__ = [
     "RequestValidationError",
     "ServerError",
     "UnknownJobStatusError",
+    "UnknownOptionError",
 ]
 
 
@@ -74,6 +76,16 @@ class HaiquConfigurationError(HaiquError, ValueError):
 
 class HaiquInputError(HaiquError, ValueError):
     """A pub, an option or a value was refused before anything was uploaded or billed."""
+
+
+class UnknownOptionError(HaiquInputError, AttributeError):
+    """An option name that the options model does not have.
+
+    It is an ``AttributeError`` (reading ``options.twirling``, ``hasattr`` and ``getattr`` with
+    a default work as for any object) and a :class:`HaiquInputError` (a ``ValueError``),
+    raised alike for attributes, assignments and dict keys; a qiskit-ibm-runtime name gets
+    its Haiqu equivalent.
+    """
 
 
 class HaiquAPIError(HaiquError):

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from qiskit_haiqu.errors import HaiquInputError
+from qiskit_haiqu.errors import HaiquInputError, UnknownOptionError
 from qiskit_haiqu.logs import quiet_http_loggers
 from qiskit_haiqu.primitives.progress import ProgressCallback
-from qiskit_haiqu.primitives.runtime_names import UnknownOptionError, unknown_option_message
+from qiskit_haiqu.primitives.runtime_names import unknown_option_message
 
 # Importing the primitives is importing qiskit_haiqu: apply its logging policy (one line per
 # job status change at INFO, not one per HTTP request; see qiskit_haiqu.logs).

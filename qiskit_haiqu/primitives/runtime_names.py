@@ -12,9 +12,7 @@ import difflib
 from collections.abc import Collection
 from types import MappingProxyType
 
-from qiskit_haiqu.errors import HaiquInputError
-
-__all__ = ["RUNTIME_OPTIONS", "UnknownOptionError", "runtime_hint", "unknown_option_message"]
+__all__ = ["RUNTIME_OPTIONS", "runtime_hint", "unknown_option_message"]
 
 _MITIGATION = "options.use_mitigation=True"
 _SEED = "options.device_options={'seed_simulator': 42}"
@@ -113,15 +111,6 @@ RUNTIME_OPTIONS = MappingProxyType(
 )
 """Option names of qiskit-ibm-runtime's V2 primitives (and a few V1 ones) that Haiqu's
 options do not have, each with what to do on Haiqu instead."""
-
-
-class UnknownOptionError(HaiquInputError, AttributeError):
-    """An option name that the options model does not have.
-
-    It is an ``AttributeError`` (reading ``options.twirling``, ``hasattr`` and ``getattr`` with
-    a default work as for any object) and a :class:`~qiskit_haiqu.HaiquInputError` (a
-    ``ValueError``), raised alike for attributes, assignments and dict keys.
-    """
 
 
 def runtime_hint(name: str) -> str | None:

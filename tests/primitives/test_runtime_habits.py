@@ -16,8 +16,9 @@ from qiskit_haiqu import (
     HaiquInputError,
     HaiquSampler,
     SamplerOptions,
+    UnknownOptionError,
 )
-from qiskit_haiqu.primitives.runtime_names import RUNTIME_OPTIONS, UnknownOptionError
+from qiskit_haiqu.primitives.runtime_names import RUNTIME_OPTIONS
 from qiskit_haiqu.primitives.validation import coerce_pubs
 
 # Each qiskit-ibm-runtime option name, and what its message must point to on Haiqu.
