@@ -16,9 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from qiskit_haiqu.errors import HaiquError, HaiquInvalidResponseError
+from qiskit_haiqu.errors import HaiquError
 
 if TYPE_CHECKING:
     from qiskit_haiqu.api.client import HaiquClient
@@ -128,39 +126,13 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _experiment_listing(client: HaiquClient, name: str | None) -> list[dict[str, Any]]:
-    """``GET /experiments`` (``?name=`` when given): the entries with an id and a name.
-
-    HaiquClient offers no listing of experiments yet (only ``init_experiment``, which creates
-    a missing one), so this reads it through the client's transport, keys and retries
-    included; entries are read loosely, as the SDK reads replies.
-    """
-    params = None if name is None else {"name": name}
-    response = client._send("GET", "/experiments", params=params, idempotent=True)  # noqa: SLF001
-    try:
-        items = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        items = None
-    if not isinstance(items, list):
-        raise HaiquInvalidResponseError(
-            "GET /experiments answered with something that is not a list of experiments.",
-            method="GET",
-            url="/experiments",
-        )
-    return [
-        item
-        for item in items
-        if isinstance(item, dict) and isinstance(item.get("id"), str) and "name" in item
-    ]
-
-
 def _cmd_jobs(args: argparse.Namespace) -> int:
     name = args.experiment
     with _client(args) as client:
         # Looked up, never created: ``init_experiment`` would make an empty one of a typo.
-        found = [e for e in _experiment_listing(client, name) if e["name"] == name]
+        found = [e for e in client.list_experiments(name) if e.name == name]
         if not found:
-            names = sorted({str(e["name"]) for e in _experiment_listing(client, None)})
+            names = sorted({e.name for e in client.list_experiments()})
             close = difflib.get_close_matches(name, names, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             print(
@@ -169,7 +141,7 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_ERROR
-        jobs = [job for e in found for job in client.list_jobs(e["id"], limit=args.limit)]
+        jobs = [job for e in found for job in client.list_jobs(e.id, limit=args.limit)]
     jobs.sort(key=lambda job: job.creation_date, reverse=True)
     jobs = jobs[: args.limit]
     rows = [["ID", "STATUS", "DEVICE", "CREATED", "NAME"]] + [

@@ -120,13 +120,16 @@ class HaiquService:
                 (``options.experiment_name``).
         """
         name = experiment_name or CommonOptions.model_fields["experiment_name"].default
-        experiment = self._client.init_experiment(name)
         found = []
-        for job in self._client.list_jobs(experiment.id, limit=limit):
-            if _kind(job) is None:
-                logger.debug("Job %s carries no primitive context; left out", job.id)
+        # Looked up, never created: a mistyped name lists nothing instead of a new experiment.
+        for experiment in self._client.list_experiments(name):
+            if experiment.name != name:
                 continue
-            found.append(self._reattach(job, job.id))
+            for job in self._client.list_jobs(experiment.id, limit=limit):
+                if _kind(job) is None:
+                    logger.debug("Job %s carries no primitive context; left out", job.id)
+                    continue
+                found.append(self._reattach(job, job.id))
         return found
 
     def _reattach(self, first: RunJob | BaseJob, job_id: str) -> HaiquJob:

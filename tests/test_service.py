@@ -213,3 +213,13 @@ def test_jobs_default_to_the_primitives_default_experiment(service, client):
     job = HaiquSampler("aer_simulator", client=client).run([qc], shots=8)
     job.result()
     assert service.jobs(limit=1)[0].job_id() == job.job_id()
+
+
+def test_jobs_of_a_mistyped_experiment_are_none_and_create_nothing(client):
+    from qiskit_haiqu import HaiquService
+
+    before = {e.name for e in client.list_experiments()}
+    with HaiquService(client=client) as service:
+        assert service.jobs(experiment_name="no-such-experiment-xyz") == []
+    assert {e.name for e in client.list_experiments()} == before
+    assert client.list_experiments("no-such-experiment-xyz") == []

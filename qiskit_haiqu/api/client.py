@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import httpx
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.creation import Ambiguous, Creation, Creator
@@ -444,6 +444,15 @@ class HaiquClient:
         response = self._send("POST", "/experiments/init", body=orjson.dumps(body), idempotent=True)
         return self._parse(Experiment, response, "POST", "/experiments/init")
 
+    def list_experiments(self, name: str | None = None) -> list[Experiment]:
+        """The account's experiments (``GET /experiments``), only those called ``name`` if given.
+
+        Unlike :meth:`init_experiment` it never creates one; entries it cannot read are left
+        out (logged at DEBUG).
+        """
+        params = None if name is None else {"name": name}
+        return self._readable_list(Experiment, "/experiments", params)
+
     def get_experiment(self, experiment_id: str) -> Experiment:
         """An experiment by id."""
         return self._get(Experiment, f"/experiments/{_seg(experiment_id, 'experiment id')}")
@@ -689,12 +698,26 @@ class HaiquClient:
         return path, items
 
     def list_devices(self) -> list[Device]:
-        """The devices this account can use."""
-        response = self._send("GET", "/devices", idempotent=True)
-        try:
-            return TypeAdapter(list[Device]).validate_json(response.content)
-        except ValidationError:
-            raise self._invalid("GET", "/devices", "a list of devices") from None
+        """The devices this account can use (entries it cannot read are left out)."""
+        return self._readable_list(Device, "/devices", None)
+
+    def _readable_list(
+        self, model: type[ModelT], path: str, params: Mapping[str, Any] | None
+    ) -> list[ModelT]:
+        """A JSON list of ``model`` entries; one unreadable entry never hides the others."""
+        response = self._send("GET", path, params=params, idempotent=True)
+        items = _loads(response.content)
+        if not isinstance(items, list):
+            raise self._invalid("GET", path, f"a list of {model.__name__} entries")
+        found = []
+        for item in items:
+            try:
+                found.append(model.model_validate(item))
+            except ValidationError as exc:
+                logger.debug(
+                    "GET %s: skipped an unreadable entry (%d problems)", path, exc.error_count()
+                )
+        return found
 
     def get_device(self, device_id: str) -> Device:
         """A device by id (404 for an unknown one)."""
