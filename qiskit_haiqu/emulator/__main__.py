@@ -15,8 +15,8 @@ from qiskit_haiqu.emulator.settings import (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The emulator's command-line options (shared with ``qiskit-haiqu emulator``)."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument(
         "--api-key",
         action="append",
@@ -28,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve the fault-injection control endpoints (for tests)",
     )
-    parser.add_argument("--min-job-seconds", type=float, default=0.0)
+    parser.add_argument(
+        "--min-job-seconds",
+        type=float,
+        default=0.0,
+        help="every job takes at least this long, so pollers see its statuses",
+    )
     defaults = EmulatorSettings()
     parser.add_argument(
         "--key-format",
@@ -58,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="most trajectories per noisy or non-unitary expectation value (default: %(default)s)",
     )
     parser.add_argument(
+        "--max-finished-jobs",
+        type=int,
+        default=defaults.max_finished_jobs,
+        help="finished jobs kept with their results; older ones are forgotten, and their ids "
+        "answer 404 saying so (0: keep all) (default: %(default)s)",
+    )
+    parser.add_argument(
         "--run-route",
         choices=RUN_ROUTES,
         default=defaults.run_route,
@@ -79,6 +91,7 @@ def run(arguments: argparse.Namespace) -> None:
         max_density_matrix_qubits=arguments.max_density_matrix_qubits,
         max_trajectories=arguments.max_trajectories,
         run_route=arguments.run_route,
+        max_finished_jobs=arguments.max_finished_jobs,
     )
 
 

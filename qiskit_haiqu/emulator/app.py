@@ -111,7 +111,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
         settings: Keys, faults, job pacing and limits (defaults: any key, no faults).
     """
     settings = settings or EmulatorSettings()
-    state = EmulatorState()
+    state = EmulatorState(settings.max_finished_jobs)
     catalog = DeviceCatalog(settings.max_statevector_qubits)
     runner = JobRunner(
         state,
@@ -445,6 +445,13 @@ def _add_job_routes(
         """One job, with its results once ``Done``."""
         record = state.get_job(job_id)
         if record is None:
+            if state.job_expired(job_id):
+                raise HTTPException(
+                    status_code=404,
+                    detail=f"Job {job_id} expired: this emulator keeps the "
+                    f"{settings.max_finished_jobs} most recent finished jobs "
+                    "(max_finished_jobs; --max-finished-jobs).",
+                )
             raise _not_found("Job")
         return _json(record.model)
 

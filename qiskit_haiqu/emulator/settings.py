@@ -44,6 +44,10 @@ class EmulatorSettings:
         max_observable_terms: Most Pauli terms in one job, all observables together.
         max_shots: Largest ``shots``.
         max_logged_requests: The request log keeps this many most recent entries.
+        max_finished_jobs: Finished jobs (``Done``, ``Error``, ``Cancelled``) kept, most
+            recent first; older ones are forgotten with their results, and their ids answer
+            404 saying so. It bounds the memory of a long-lived emulator (and of
+            ``HAIQU_API_URL=local``, which runs in the user's process). ``0``: keep all.
         version: What ``GET /version`` answers.
         key_format: How sampled outcomes are keyed in ``quantum_results`` (§15 Q2):
             ``"get_counts"`` (default) as Qiskit's ``Result.get_counts()`` writes them for
@@ -83,6 +87,7 @@ class EmulatorSettings:
     max_observable_terms: int = 1_000_000
     max_shots: int = 10_000_000
     max_logged_requests: int = 10_000
+    max_finished_jobs: int = 1_000
     version: str = "0.1.0-emulator"
     key_format: str = "get_counts"
     upload_layout: str = "honour"
@@ -97,6 +102,8 @@ class EmulatorSettings:
             raise ValueError("min_job_seconds must be >= 0")
         if self.max_workers < 1:
             raise ValueError("max_workers must be >= 1")
+        if self.max_finished_jobs < 0:
+            raise ValueError("max_finished_jobs must be >= 0 (0 keeps every job)")
         if self.key_format not in KEY_FORMATS:
             raise ValueError(f"key_format must be one of {', '.join(KEY_FORMATS)}")
         if self.upload_layout not in UPLOAD_LAYOUTS:

@@ -19,6 +19,7 @@ __all__ = ["CircuitRecord", "EmulatorState", "JobRecord", "new_id", "utcnow"]
 USER_ID = 1
 REDACTED_KEY = "**********"
 _FINAL = frozenset({"Done", "Error", "Cancelled"})
+_MAX_EXPIRED_IDS = 100_000  # ids of forgotten jobs remembered (for a clear 404): ~10 MB
 
 
 def new_id(prefix: str) -> str:
@@ -65,12 +66,21 @@ class EmulatorState:
     serialise a model it fetched without holding the lock.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_finished_jobs: int = 0) -> None:
+        """Create an empty store.
+
+        Args:
+            max_finished_jobs: Finished jobs kept (the oldest finished ones are forgotten
+                first); ``0`` keeps every job.
+        """
         self._lock = threading.RLock()
         self._experiments: OrderedDict[str, Experiment] = OrderedDict()
         self._circuits: OrderedDict[str, CircuitRecord] = OrderedDict()
         self._by_hash: dict[tuple[str, str], str] = {}
         self._jobs: OrderedDict[str, JobRecord] = OrderedDict()
+        self._finished: OrderedDict[str, None] = OrderedDict()  # in the order they finished
+        self._expired: OrderedDict[str, None] = OrderedDict()  # ids forgotten, most recent last
+        self._max_finished = max_finished_jobs
         self._user = emulator_user()
 
     def get_user(self) -> User:
@@ -200,7 +210,34 @@ class EmulatorState:
             if only_if_not_final and record.model.status in _FINAL:
                 return False
             record.model = record.model.model_copy(update=changes)
+            if record.model.status in _FINAL:
+                self._retire(job_id)
             return True
+
+    def job_expired(self, job_id: str) -> bool:
+        """Whether ``job_id`` was a job forgotten under the retention limit."""
+        with self._lock:
+            return job_id in self._expired
+
+    def _retire(self, job_id: str) -> None:
+        """Count a job as finished; forget the oldest finished ones past the limit."""
+        self._finished[job_id] = None
+        while self._max_finished and len(self._finished) > self._max_finished:
+            old, _ = self._finished.popitem(last=False)
+            record = self._jobs.pop(old, None)
+            if record is not None:
+                self._forget_links(record.model)
+            self._expired[old] = None
+            while len(self._expired) > _MAX_EXPIRED_IDS:
+                self._expired.popitem(last=False)
+
+    def _forget_links(self, job: RunJob) -> None:
+        """Drop a forgotten job's id from its circuits' ``job_ids``."""
+        for circuit_id in dict.fromkeys(job.circuit_ids):
+            circuit = self._circuits.get(circuit_id)
+            if circuit is not None and circuit.model.job_ids:
+                job_ids = [j for j in circuit.model.job_ids if j != job.id]
+                circuit.model = circuit.model.model_copy(update={"job_ids": job_ids})
 
     def list_jobs(
         self, experiment_id: str, *, job_type: str | None, circuit_id: str | None, limit: int
