@@ -64,24 +64,25 @@ def _is_pub(item: Any) -> bool:
     return isinstance(item, tuple | list) and bool(item) and isinstance(item[0], QuantumCircuit)
 
 
-def _check_shape(pubs: list[Any], kind: str) -> None:
-    """Refuse a V1-style flat list (a circuit followed by its values or observables), and
-    an estimator pub that is a bare circuit, before Qiskit's less telling messages."""
+def _shape_hint(pubs: list[Any], kind: str) -> str | None:
+    """What to write instead of a V1-style flat list (a circuit followed by its values or
+    observables) or an estimator pub that is a bare circuit; ``None`` when neither."""
     for index, pub in enumerate(pubs):
         if not isinstance(pub, QuantumCircuit):
             continue
         following = pubs[index + 1] if index + 1 < len(pubs) else None
         if following is not None and not _is_pub(following):
-            raise HaiquInputError(
+            return (
                 f"Pub {index} is a circuit followed by a {type(following).__name__}, which is "
                 f"no pub. {_v1_style(kind)}"
             )
         if kind == "Estimator":
-            raise HaiquInputError(
+            return (
                 f"Pub {index} is a bare circuit: an Estimator pub pairs a circuit with its "
                 "observables. Write estimator.run([(circuit, observables)]), or "
                 "estimator.run([(circuit, observables, parameter_values)])."
             )
+    return None
 
 
 def coerce_pubs(
@@ -119,17 +120,19 @@ def coerce_pubs(
             f"instead of `{kind.lower()}.run(circuit)`."
         )
     pubs = list(pubs)
-    _check_shape(pubs, kind)
+    hint = _shape_hint(pubs, kind)
     coerced = []
     for index, pub in enumerate(pubs):
         if isinstance(pub, tuple | list) and pub and not isinstance(pub[0], QuantumCircuit):
             raise TypeError(
                 f"Pub {index}: the first element must be a QuantumCircuit, not "
-                f"{type(pub[0]).__name__}."
+                f"{type(pub[0]).__name__}." + ("" if hint is None else f" {hint}")
             )
         try:
             coerced.append(coerce(pub))
         except ValueError as exc:
+            if hint is not None:  # Qiskit's own words first, then what to write instead
+                raise HaiquInputError(f"{exc} {hint}") from None
             if "could not convert" not in str(exc):
                 raise
             raise HaiquInputError(

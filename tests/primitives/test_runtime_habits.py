@@ -229,3 +229,33 @@ def test_v1_calls_through_run_are_refused_with_the_pub_form_before_any_request(
     with pytest.raises(TypeError, match=r"estimator\.run\(\[\(circuit, observable, values\)\]\)"):
         HaiquEstimator("aer_simulator", client=client).run(circuit, SparsePauliOp("Z"), [0.1])
     assert request_log.api_calls() == []
+
+
+def test_v1_lists_keep_qiskits_exception_type_and_words_first(client, request_log):
+    """Qiskit's own tests match its messages: ours start with them and add the pub form."""
+    from qiskit.primitives import StatevectorEstimator, StatevectorSampler
+
+    from qiskit_haiqu import HaiquEstimator, HaiquSampler
+
+    circuit = _parameterised()
+    circuit.measure_all()
+    plain = QuantumCircuit(1)
+    plain.measure_all()
+    cases = [
+        (StatevectorSampler(), HaiquSampler("aer_simulator", client=client), [circuit, [0.1]]),
+        (StatevectorSampler(), HaiquSampler("aer_simulator", client=client), [plain, [0.1]]),
+        (
+            StatevectorEstimator(),
+            HaiquEstimator("aer_simulator", client=client),
+            [QuantumCircuit(1), SparsePauliOp("Z")],
+        ),
+    ]
+    for reference, ours, pubs in cases:
+        with pytest.raises(Exception) as theirs:  # noqa: PT011 - the reference decides
+            reference.run(pubs)
+        with pytest.raises(type(theirs.value)) as mine:
+            ours.run(pubs)
+        if isinstance(theirs.value, ValueError):  # the messages Qiskit's tests match
+            assert str(mine.value).startswith(str(theirs.value).split(".")[0])
+        assert ".run([(" in str(mine.value)
+    assert request_log.api_calls() == []
