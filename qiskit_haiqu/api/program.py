@@ -118,28 +118,34 @@ class TranspilationLayer(_Layer):
     qubits_initially_zero: bool | None = None
 
 
-class EstimatorLayer(_Layer):
+class _MitigationLayer(_Layer):
+    """The error-mitigation switches both result layers carry (``/run``'s defaults).
+
+    ``type`` and ``mitigation_enabled`` are declared here so that every layer dumps its
+    keys in the SDK's order; each subclass sets their values.
+    """
+
+    type: str
+    mitigation_enabled: bool
+    advanced_mitigation: bool = True
+    readout_mitigation: bool = True
+    noise_tailoring: bool = False
+    dynamical_decoupling: bool = True
+    readout_mitigation_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EstimatorLayer(_MitigationLayer):
     """Expectation values with error mitigation (the SDK's default: mitigation off)."""
 
     type: Literal["estimator"] = "estimator"
     mitigation_enabled: bool = False
-    advanced_mitigation: bool = True
-    readout_mitigation: bool = True
-    noise_tailoring: bool = False
-    dynamical_decoupling: bool = True
-    readout_mitigation_options: dict[str, Any] = Field(default_factory=dict)
 
 
-class DistributionMitigationLayer(_Layer):
+class DistributionMitigationLayer(_MitigationLayer):
     """Mitigated distributions (the SDK's default: mitigation on)."""
 
     type: Literal["distribution_mitigation"] = "distribution_mitigation"
     mitigation_enabled: bool = True
-    advanced_mitigation: bool = True
-    readout_mitigation: bool = True
-    noise_tailoring: bool = False
-    dynamical_decoupling: bool = True
-    readout_mitigation_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ReadoutBasisLayer(_Layer):
