@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import re
@@ -86,6 +87,8 @@ def decode_circuit(qpy_b64: str) -> QuantumCircuit:
 
 def _check_name_collisions(circuit: QuantumCircuit) -> None:
     for instruction in circuit.data:
+        if instruction.name not in _STANDARD or instruction.is_standard_gate():
+            continue  # (without building the operation object of every standard gate)
         operation = instruction.operation
         standard = _STANDARD.get(operation.name)
         if standard is not None and type(operation) is not type(standard):
@@ -165,8 +168,10 @@ def circuit_fingerprint(circuit: QuantumCircuit, *, qpy_version: int = 16) -> st
     copy.name = ""
     copy.metadata = {}
     data = _qpy_bytes(copy, qpy_version)
-    for position, uid in enumerate(_random_ids(copy), start=1):
-        data = data.replace(uid, uuid.UUID(int=position).bytes)
+    ids = tuple(_random_ids(copy))
+    if ids:
+        canonical = {uid: uuid.UUID(int=position).bytes for position, uid in enumerate(ids, 1)}
+        data = _ids_pattern(ids).sub(lambda match: canonical[match.group(0)], data)
     data = _canonical_qreg_names(data, copy)
     data = _canonical_generated_names(data)
     digest = hashlib.sha256(data).digest()
@@ -222,6 +227,12 @@ def _canonical_generated_names(data: bytes) -> bytes:
         return seen[text]
 
     return _GENERATED.sub(canonical, data)
+
+
+@functools.lru_cache(maxsize=64)
+def _ids_pattern(ids: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """One pattern for all of a circuit's UUIDs (a loop rerunning a circuit reuses it)."""
+    return re.compile(b"|".join(re.escape(uid) for uid in ids))
 
 
 def _random_ids(circuit: QuantumCircuit) -> list[bytes]:
