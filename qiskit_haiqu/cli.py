@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qiskit_haiqu.api.redact import mask_credentials, redact
 from qiskit_haiqu.errors import HaiquError
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ def _client(args: argparse.Namespace) -> HaiquClient:
 
 
 def _print(data: Any, as_json: bool, rows: list[list[str]] | None = None) -> None:
+    """Print ``data`` as JSON (device credentials the service echoes masked), or ``rows``."""
     if as_json or rows is None:
-        print(json.dumps(data, indent=2, default=str))
+        print(redact(json.dumps(mask_credentials(data), indent=2, default=str)))
         return
     if not rows:
         return
@@ -155,7 +157,9 @@ def _cmd_job(args: argparse.Namespace) -> int:
     with _client(args) as client:
         jobs = [client.get_job(job_id) for job_id in _job_ids(args.job_id)]
     data = [
-        job.model_dump(mode="json", exclude={"quantum_results", "parameters", "observables"})
+        mask_credentials(
+            job.model_dump(mode="json", exclude={"quantum_results", "parameters", "observables"})
+        )
         for job in jobs
     ]
     if args.json:
@@ -177,7 +181,7 @@ def _cmd_job(args: argparse.Namespace) -> int:
                 "logs",
             ):
                 if fields.get(key) not in (None, "", {}):
-                    print(f"{key:>15}: {fields[key]}")
+                    print(redact(f"{key:>15}: {fields[key]}"))
     return EXIT_ERROR if any(job.status == "Error" for job in jobs) else EXIT_OK
 
 
@@ -280,7 +284,7 @@ def _cmd_result(args: argparse.Namespace) -> int:
     for job in fetched:
         problem = _missing_result(job, args.job_id)
         if problem is not None:
-            print(problem, file=sys.stderr)
+            print(redact(problem), file=sys.stderr)
             return EXIT_ERROR
     jobs = [job for job in fetched if isinstance(job, RunJob)]
     if args.raw:
@@ -415,7 +419,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args))
     except HaiquError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
 
 

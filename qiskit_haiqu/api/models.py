@@ -9,6 +9,7 @@ raises :class:`~qiskit_haiqu.errors.UnknownJobStatusError` naming any value it d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from qiskit_haiqu.api.program import FlowProgram
+from qiskit_haiqu.api.redact import mask_credentials
 from qiskit_haiqu.errors import UnknownJobStatusError
 
 __all__ = [
@@ -327,6 +329,16 @@ class RunJob(BaseJob):
     readout_bases: list[str] | None = None
     quantum_results: list[Any] | None = None
     estimated_qpu_cost: Cost | None = None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The fields, with the device credentials the service echoes in ``options`` (and a
+        ``/flow`` job's ``program``) masked; the data itself is unchanged."""
+        for name, value in super().__repr_args__():
+            yield name, mask_credentials(value) if name in _ECHOED_OPTIONS else value
+
+
+_ECHOED_OPTIONS = frozenset({"options", "program"})
+"""Job fields that echo what the run was submitted with, device credentials included."""
 
 
 class HybridJob(RunJob):

@@ -199,6 +199,7 @@ class HaiquPrimitive(Generic[OptionsT]):
         done before the first request.
         """
         runner = self._runner
+        options = options.for_device(runner.device_id)
         prepared = runner.prepare(circuits, options.qpy_version)
         index = {id(circuit): i for i, circuit in enumerate(circuits)}
         experiment_id = runner.experiment_id(options.experiment_name)
@@ -208,6 +209,9 @@ class HaiquPrimitive(Generic[OptionsT]):
         try:
             for group in groups:
                 fields = submission_fields(options, group.circuits)
+                # The credentials' clear values (until submission_fields sends
+                # options.wire_device_options(), which has them).
+                fields["options"] = {**fields["options"], **options.device_credentials.to_wire()}
                 if group.context is not None:
                     fields["description"] = f"{fields['description']} {group.context}".strip()
                 jobs.append(

@@ -10,12 +10,26 @@ object is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
+from qiskit_haiqu.api.flow import CREDENTIAL_KEYS
+from qiskit_haiqu.api.redact import SECRET_CREDENTIAL_KEYS, mask_credentials
 from qiskit_haiqu.errors import HaiquInputError, UnknownOptionError
 from qiskit_haiqu.logs import quiet_http_loggers
 from qiskit_haiqu.primitives.progress import ProgressCallback
@@ -27,6 +41,7 @@ quiet_http_loggers()
 
 __all__ = [
     "CommonOptions",
+    "DeviceCredentials",
     "ErrorMitigationOptions",
     "EstimatorOptions",
     "SamplerOptions",
@@ -113,6 +128,103 @@ class ErrorMitigationOptions(_Closed):
         return self.model_dump(exclude_none=True)
 
 
+ENVIRONMENT_CREDENTIALS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "aws": {
+        "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
+        "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+        "aws_session_token": ("AWS_SESSION_TOKEN",),
+        "aws_default_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    },
+    "iqm": {
+        "iqm_token": ("IQM_TOKEN",),
+        "iqm_server_url": ("IQM_SERVER_URL",),
+    },
+}
+"""Per device-id prefix, the environment variables each credential is read from (the first
+set one wins), as haiqu-sdk 1.7.0 reads them. IBM and IonQ credentials have none: the SDK
+reads IBM's from a saved ``QiskitRuntimeService`` account, IonQ's only from the options."""
+
+
+class DeviceCredentials(_Closed):
+    """Credentials of the vendor account a QPU job runs on, sent with the job's ``options``.
+
+    Secrets are ``SecretStr``: shown as ``'**********'`` in every repr, message, log line
+    and default ``model_dump()``; ``get_secret_value()`` gives the value. The region, the
+    IBM instance and the IQM server URL are plain settings. Unset credentials of ``aws*``
+    and ``iqm*`` devices are read from the environment at ``run()``, as the haiqu-sdk reads
+    them (``ENVIRONMENT_CREDENTIALS``), except for dry runs.
+    """
+
+    ibm_quantum_token: SecretStr | None = None
+    """IBM Quantum API token (``ibm*`` devices)."""
+    ibm_quantum_instance: str | None = None
+    """IBM Quantum instance (CRN or name) the token runs on."""
+    aws_access_key_id: SecretStr | None = None
+    """AWS access key id (``aws*`` devices); env ``AWS_ACCESS_KEY_ID``."""
+    aws_secret_access_key: SecretStr | None = None
+    """AWS secret access key; env ``AWS_SECRET_ACCESS_KEY``."""
+    aws_session_token: SecretStr | None = None
+    """AWS session token of temporary (STS) credentials; env ``AWS_SESSION_TOKEN``."""
+    aws_default_region: str | None = None
+    """AWS region (the service's default: ``us-east-1``); env ``AWS_REGION`` or
+    ``AWS_DEFAULT_REGION``."""
+    iqm_token: SecretStr | None = None
+    """IQM Resonance API token (``iqm*`` devices); env ``IQM_TOKEN``."""
+    iqm_server_url: str | None = None
+    """IQM Resonance server (the service's default: ``https://resonance.iqm.tech``); env
+    ``IQM_SERVER_URL``."""
+    ionq_api_key: SecretStr | None = None
+    """IonQ API key."""
+
+    def to_wire(self) -> dict[str, str]:
+        """The credentials that are set, in clear, as the wire's ``options`` carries them."""
+        return {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in self
+            if value is not None
+        }
+
+    def with_environment(
+        self, device_id: str, environ: Mapping[str, str] | None = None
+    ) -> DeviceCredentials:
+        """These credentials, those unset read from the environment for ``device_id``.
+
+        Only the credentials of the device's vendor are read (``aws*``, ``iqm*`` ids), so
+        an AWS key in the environment never goes with a job on another device.
+        """
+        environ = os.environ if environ is None else environ
+        found: dict[str, Any] = {}
+        for prefix, names in ENVIRONMENT_CREDENTIALS.items():
+            if not device_id.lower().startswith(prefix):
+                continue
+            for name, variables in names.items():
+                value = next((environ[v] for v in variables if environ.get(v)), None)
+                if value is not None and getattr(self, name) is None:
+                    found[name] = value
+        if not found:
+            return self
+        return DeviceCredentials(**{**dict(self._set()), **found})
+
+    def _set(self) -> Iterator[tuple[str, Any]]:
+        """The (name, value) pairs of the credentials that are set."""
+        return ((name, value) for name, value in self if value is not None)
+
+    def __repr_args__(self) -> Iterator[tuple[str, Any]]:
+        """Only the credentials that are set (their secrets masked by ``SecretStr``)."""
+        return self._set()
+
+
+def _split_credentials(device_options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``device_options`` without the device credentials, and the credentials it held."""
+    kept = {key: value for key, value in device_options.items() if key not in CREDENTIAL_KEYS}
+    moved = {key: value for key, value in device_options.items() if key in CREDENTIAL_KEYS}
+    return kept, moved
+
+
+def _clear(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
 class CommonOptions(_Closed):
     """Options shared by the sampler and the estimator."""
 
@@ -122,7 +234,12 @@ class CommonOptions(_Closed):
     """Fine control of mitigation; see :class:`ErrorMitigationOptions`."""
     device_options: dict[str, Any] = Field(default_factory=dict)
     """Forwarded as the wire's ``options``: ``noise_model``, ``method``, ``seed_simulator``,
-    ``use_packing``, ``skip_transpilation``, device credentials, ..."""
+    ``use_packing``, ``skip_transpilation``, ... Device credentials given here are moved to
+    ``device_credentials``."""
+    device_credentials: DeviceCredentials = Field(default_factory=DeviceCredentials)
+    """Vendor credentials of QPU devices (see :class:`DeviceCredentials`), sent in the wire's
+    ``options``; secrets are never shown. Unset ones of ``aws*`` and ``iqm*`` devices are
+    read from the environment at ``run()``, as the haiqu-sdk reads them."""
     dry_run: bool = False
     """Stop before the device: the result carries the estimated cost instead of data."""
     job_name: str = Field(default="", max_length=200)
@@ -146,11 +263,91 @@ class CommonOptions(_Closed):
     with a :class:`~qiskit_haiqu.JobProgress` at each status change (an exception it raises
     ends the wait and propagates out of ``result()``; the job keeps running)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_device_options(cls, data: Any, info: ValidationInfo) -> Any:
+        """Move device credentials given in ``device_options`` to ``device_credentials``.
+
+        Assignments are left alone (``__setattr__`` moves them): pydantic would store what
+        this returns for the other fields without validating it.
+
+        Raises:
+            ValueError: a credential is given in both, with different values.
+        """
+        if info.field_name is not None or not isinstance(data, Mapping):
+            return data
+        if not isinstance(data.get("device_options"), Mapping):
+            return data
+        kept, moved = _split_credentials(data["device_options"])
+        if not moved:
+            return data
+        given = data.get("device_credentials")
+        if isinstance(given, DeviceCredentials):
+            given = dict(given._set())
+        if given is None:
+            given = {}
+        if isinstance(given, Mapping):
+            twice = sorted(k for k in moved if k in given and _clear(given[k]) != _clear(moved[k]))
+            if twice:
+                raise ValueError(
+                    f"device credential {', '.join(twice)} is given twice, in device_options "
+                    "and in device_credentials, with different values; give it once, in "
+                    "device_credentials"
+                )
+            given = {**moved, **given}
+        return {**data, "device_options": kept, "device_credentials": given}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Validate an assignment; credentials assigned in ``device_options`` are moved."""
+        if name == "device_options" and isinstance(value, Mapping):
+            value, moved = _split_credentials(value)
+            if moved:
+                merged = {**dict(self.device_credentials._set()), **moved}
+                candidate = DeviceCredentials(**merged)  # validated before anything is set
+                super().__setattr__("device_options", value)
+                super().__setattr__("device_credentials", candidate)
+                return
+        super().__setattr__(name, value)
+
+    @field_serializer("device_options")
+    def _masked_device_options(self, device_options: dict[str, Any]) -> dict[str, Any]:
+        """Credentials put into ``device_options`` in place are dumped as ``SecretStr``."""
+        return {
+            key: SecretStr(value)
+            if key in SECRET_CREDENTIAL_KEYS and isinstance(value, str)
+            else value
+            for key, value in device_options.items()
+        }
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The fields, with any credential put into ``device_options`` in place masked."""
+        for name, value in super().__repr_args__():
+            yield name, mask_credentials(value) if name == "device_options" else value
+
+    def wire_device_options(self) -> dict[str, Any]:
+        """The wire's ``options`` as far as they come from ``device_options`` and
+        ``device_credentials``: the credentials' clear values merged in."""
+        kept, moved = _split_credentials(self.device_options)  # set in place, after validation
+        return {**kept, **moved, **self.device_credentials.to_wire()}
+
+    def for_device(self: _Options, device_id: str) -> _Options:
+        """A copy for one run on ``device_id``: unset credentials of its vendor read from the
+        environment (not for a dry run, as the haiqu-sdk does)."""
+        if self.dry_run:
+            return self
+        credentials = self.device_credentials.with_environment(device_id)
+        if credentials is self.device_credentials:
+            return self
+        copy = self.snapshot()
+        copy.device_credentials = credentials
+        return copy
+
     def snapshot(self: _Options) -> _Options:
         """A deep copy for one run; the ``progress`` callback is shared, not copied."""
         callback = self.progress
         copy = self.model_copy(update={"progress": False}).model_copy(deep=True)
         copy.progress = callback
+        copy.device_options = copy.device_options  # credentials set in place: moved
         return copy
 
 
@@ -197,6 +394,10 @@ def coerce_options(cls: type[OptionsT], value: OptionsT | Mapping[str, Any] | No
         raise validation_error(cls, exc) from None
 
 
+_SECRET_PLACES = CREDENTIAL_KEYS | {"device_credentials"}
+"""Field names under which a value given may be a credential: never repeated in a message."""
+
+
 def _unknown_text(model: type[BaseModel], name: str) -> str:
     return unknown_option_message(model.__name__, name, model.model_fields)
 
@@ -207,11 +408,15 @@ def _unknown(model: type[BaseModel], name: str) -> UnknownOptionError:
     return error
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, secret: bool = False) -> str:
     """A value for a message: numbers and short strings as they are, else only their type.
 
-    Options hold device credentials and noise models: neither belongs in a message.
+    Options hold device credentials and noise models: neither belongs in a message, and a
+    ``secret`` value (anything given for a device credential) is never shown.
     """
+    if secret:
+        kind = type(value).__name__
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     if value is None or isinstance(value, bool | int | float):
         return repr(value)
     if isinstance(value, str) and len(value) <= 30:
@@ -262,7 +467,9 @@ def validation_error(model: type[BaseModel], exc: ValidationError) -> HaiquInput
             continue
         unknown_only = False
         message = error["msg"]
-        problems.setdefault(f"{path or model.__name__}={_shown(error['input'])}", []).append(
+        secret = any(str(part) in _SECRET_PLACES for part in error["loc"])
+        shown = _shown(error["input"], secret)
+        problems.setdefault(f"{path or model.__name__}={shown}", []).append(
             message[:1].lower() + message[1:]
         )
     if unknown_only:

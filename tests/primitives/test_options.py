@@ -148,7 +148,7 @@ def test_unknown_names_are_attribute_errors_with_the_valid_ones():
         assert isinstance(error, HaiquInputError)
         assert "Unknown option 'default_shot' for SamplerOptions" in str(error)
         assert "Did you mean 'default_shots'?" in str(error)
-        assert "Valid options are: default_shots, device_options," in str(error)
+        assert "Valid options are: default_shots, device_credentials, device_options," in str(error)
     assert not hasattr(options, "no_such_option")
     assert getattr(options, "no_such_option", "fallback") == "fallback"
     with pytest.raises(HaiquInputError, match="Unknown option 'twirl' for ErrorMitigationOptions"):
@@ -172,3 +172,155 @@ def test_options_still_copy_and_pickle():
     for clone in (copy.deepcopy(options), pickle.loads(pickle.dumps(options))):
         assert clone == options
         assert clone.error_mitigation_options.noise_tailoring is True
+
+
+# -- device credentials -------------------------------------------------------------------------
+
+TOKEN = "ibm-token-0f9a3c"
+AWS_SECRET = "aws-secret-77d1e4"
+
+
+def _no_secret(text: str) -> None:
+    assert TOKEN not in text
+    assert AWS_SECRET not in text
+
+
+def test_credentials_given_in_device_options_become_typed_secrets():
+    options = SamplerOptions(
+        device_options={
+            "ibm_quantum_token": TOKEN,
+            "ibm_quantum_instance": "my-instance",
+            "seed_simulator": 3,
+        }
+    )
+    assert options.device_options == {"seed_simulator": 3}
+    credentials = options.device_credentials
+    assert credentials.ibm_quantum_token is not None
+    assert credentials.ibm_quantum_token.get_secret_value() == TOKEN
+    assert credentials.ibm_quantum_instance == "my-instance"  # a setting, not a secret
+    assert options.wire_device_options() == {
+        "seed_simulator": 3,
+        "ibm_quantum_token": TOKEN,
+        "ibm_quantum_instance": "my-instance",
+    }
+    for text in (
+        repr(options),
+        str(options),
+        repr(credentials),
+        str(options.model_dump()),
+        options.model_dump_json(),
+    ):
+        _no_secret(text)
+    assert "**********" in repr(options)
+    assert "my-instance" in repr(options)
+    assert repr(credentials) == (
+        "DeviceCredentials(ibm_quantum_token=SecretStr('**********'), "
+        "ibm_quantum_instance='my-instance')"
+    )
+
+
+def test_credentials_assigned_or_set_in_place_are_moved_and_masked():
+    options = EstimatorOptions()
+    options.device_options = {"aws_secret_access_key": AWS_SECRET, "method": "statevector"}
+    assert options.device_options == {"method": "statevector"}
+    assert options.wire_device_options()["aws_secret_access_key"] == AWS_SECRET
+    options.update(device_options={"ibm_quantum_token": TOKEN})  # added to the others
+    assert set(options.device_credentials.to_wire()) == {
+        "aws_secret_access_key",
+        "ibm_quantum_token",
+    }
+    options.device_options["aws_session_token"] = AWS_SECRET + "-session"  # no validation
+    _no_secret(repr(options) + str(options.model_dump()) + options.model_dump_json())
+    assert options.wire_device_options()["aws_session_token"] == AWS_SECRET + "-session"
+    run_copy = options.snapshot()  # each run's copy holds it where it belongs
+    assert "aws_session_token" not in run_copy.device_options
+    assert run_copy.wire_device_options() == options.wire_device_options()
+
+
+def test_credentials_survive_copies_and_other_options_objects():
+    import copy
+    import pickle
+
+    options = SamplerOptions(device_credentials={"ibm_quantum_token": TOKEN, "iqm_token": "q"})
+    for clone in (
+        copy.deepcopy(options),
+        pickle.loads(pickle.dumps(options)),
+        options.snapshot(),
+        coerce_options(SamplerOptions, options),
+    ):
+        assert clone.wire_device_options() == {"ibm_quantum_token": TOKEN, "iqm_token": "q"}
+    as_estimator = coerce_options(EstimatorOptions, options)  # built from its model_dump()
+    assert as_estimator.wire_device_options() == {"ibm_quantum_token": TOKEN, "iqm_token": "q"}
+
+
+def test_bad_credentials_are_refused_without_repeating_them():
+    with pytest.raises(HaiquInputError) as twice:
+        SamplerOptions(
+            device_options={"ibm_quantum_token": TOKEN},
+            device_credentials={"ibm_quantum_token": TOKEN + "-other"},
+        )
+    assert "ibm_quantum_token is given twice" in str(twice.value)
+    same = SamplerOptions(
+        device_options={"ibm_quantum_token": TOKEN}, device_credentials={"ibm_quantum_token": TOKEN}
+    )
+    assert same.wire_device_options() == {"ibm_quantum_token": TOKEN}
+    with pytest.raises(HaiquInputError, match="device_credentials=a str: input should") as whole:
+        SamplerOptions(device_credentials="short-token")  # type: ignore[arg-type]
+    with pytest.raises(HaiquInputError, match="device_credentials.iqm_token=a list") as wrong:
+        SamplerOptions(device_credentials={"iqm_token": ["short-token"]})
+    with pytest.raises(HaiquInputError, match="Unknown option 'iqm_tokn'") as unknown:
+        SamplerOptions(device_credentials={"iqm_tokn": "short-token"})
+    for error in (twice.value, whole.value, wrong.value, unknown.value):
+        _no_secret(str(error))
+        assert "short-token" not in str(error)
+
+
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "AKIA-from-env",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-from-env",
+    "AWS_SESSION_TOKEN": "",  # set but empty: not a credential
+    "AWS_REGION": "eu-west-3",
+    "AWS_DEFAULT_REGION": "us-west-2",  # AWS_REGION comes first, as for the SDK
+    "IQM_TOKEN": "iqm-from-env",
+    "IQM_SERVER_URL": "https://iqm.example.test",
+}
+
+
+@pytest.mark.parametrize(
+    ("device_id", "expected"),
+    [
+        (
+            "aws_iqm_garnet",  # an AWS-hosted IQM device: AWS credentials, as the SDK routes it
+            {
+                "aws_access_key_id": "AKIA-from-env",
+                "aws_secret_access_key": "aws-secret-from-env",
+                "aws_default_region": "eu-west-3",
+            },
+        ),
+        ("iqm_garnet", {"iqm_token": "iqm-from-env", "iqm_server_url": "https://iqm.example.test"}),
+        ("ibm_torino", {}),
+        ("aer_simulator", {}),
+        ("fake_kyiv", {}),
+    ],
+)
+def test_unset_credentials_are_read_from_the_environment_for_their_vendor_only(
+    monkeypatch, device_id, expected
+):
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    options = SamplerOptions(device_options={"seed_simulator": 1})
+    assert options.for_device(device_id).wire_device_options() == {"seed_simulator": 1, **expected}
+    assert options.device_credentials.to_wire() == {}  # the options themselves are unchanged
+    dry = SamplerOptions(dry_run=True)  # as the SDK: no environment credentials on dry runs
+    assert dry.for_device(device_id).device_credentials.to_wire() == {}
+
+
+def test_credentials_given_win_over_the_environment(monkeypatch):
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    options = SamplerOptions(device_credentials={"aws_access_key_id": "AKIA-given"})
+    wire = options.for_device("aws_sv1").device_credentials.to_wire()
+    assert wire["aws_access_key_id"] == "AKIA-given"
+    assert wire["aws_secret_access_key"] == "aws-secret-from-env"
+    _no_secret(repr(options.for_device("aws_sv1")))
+    assert "aws-secret-from-env" not in repr(options.for_device("aws_sv1"))

@@ -1,7 +1,8 @@
-"""The API key never leaks; plain HTTP to remote hosts is refused."""
+"""The API key and device credentials never leak; plain HTTP to remote hosts is refused."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from qiskit_haiqu import (
     HaiquError,
     HaiquSampler,
 )
+from qiskit_haiqu.api.models import RunJob, RunSubmit
 from qiskit_haiqu.api.retry import RetryPolicy
 
 SECRET = "sk-very-secret-key-0123456789"
@@ -296,3 +298,206 @@ def test_the_emulator_access_log_masks_the_query_key():
     assert "GET /devices/aer_simulator?HAIQU_API_KEY=*** HTTP/1.1" in output  # logged, masked
     assert "/user?haiqu_api_key=*** " in output
     assert SECRET not in output
+
+
+# -- device credentials -------------------------------------------------------------------------
+
+SECRET_CREDENTIALS = {
+    "ibm_quantum_token": "ibm-token-5f2c9e",
+    "aws_access_key_id": "AKIAEXAMPLE7Q3Z",
+    "aws_secret_access_key": "aws-secret-8d41b0",
+    "aws_session_token": "aws-session-2e77aa",
+    "iqm_token": "iqm-token-c03f11",
+    "ionq_api_key": "ionq-key-9b6d24",
+}
+PLAIN_CREDENTIALS = {
+    "ibm_quantum_instance": "crn:v1:instance-41",
+    "aws_default_region": "eu-north-1",
+    "iqm_server_url": "https://resonance.example.test",
+}
+ALL_CREDENTIALS = {**SECRET_CREDENTIALS, **PLAIN_CREDENTIALS}
+CREDENTIAL_LOGGERS = ("qiskit_haiqu", "httpx", "httpcore")
+
+
+def _assert_no_secret(text: str, where: str) -> None:
+    for name, value in SECRET_CREDENTIALS.items():
+        assert value not in text, f"{name} shows in {where}"
+
+
+def test_the_credential_lists_agree():
+    """Every name the /flow builder moves is a typed credential; secrets are SecretStr."""
+    from pydantic import SecretStr
+
+    from qiskit_haiqu.api.flow import CREDENTIAL_KEYS
+    from qiskit_haiqu.api.redact import SECRET_CREDENTIAL_KEYS
+    from qiskit_haiqu.primitives.options import DeviceCredentials
+
+    assert set(ALL_CREDENTIALS) == set(CREDENTIAL_KEYS) == set(DeviceCredentials.model_fields)
+    assert set(SECRET_CREDENTIALS) == set(SECRET_CREDENTIAL_KEYS)
+    typed = DeviceCredentials(**ALL_CREDENTIALS)
+    for name in ALL_CREDENTIALS:
+        assert isinstance(getattr(typed, name), SecretStr) == (name in SECRET_CREDENTIALS)
+
+
+@pytest.mark.parametrize("given", ["device_options", "device_credentials"])
+def test_device_credentials_go_on_the_wire_and_show_nowhere(emulator, given, caplog):
+    """Over HTTP: the service gets every credential in clear (in ``options``, as before) and
+    echoes them back; no repr, log line or result shows a secret."""
+    for name in CREDENTIAL_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    options = {given: dict(ALL_CREDENTIALS), "device_options": {"seed_simulator": 7}}
+    if given == "device_options":
+        options = {"device_options": {**ALL_CREDENTIALS, "seed_simulator": 7}}
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
+        sampler = HaiquSampler("aer_simulator", client=client, options=options)
+        job = sampler.run([bell()], shots=16)
+        result = job.result()
+        echoed = client.get_job(job.job_id())
+        assert isinstance(echoed, RunJob)
+        assert {key: echoed.options[key] for key in ALL_CREDENTIALS} == ALL_CREDENTIALS
+        assert echoed.options["seed_simulator"] == 7
+        shown = {
+            "repr(options)": repr(sampler.options),
+            "str(options)": str(sampler.options),
+            "options.model_dump()": str(sampler.options.model_dump()),
+            "options.model_dump_json()": sampler.options.model_dump_json(),
+            "repr(device_credentials)": repr(sampler.options.device_credentials),
+            "repr(sampler)": repr(sampler),
+            "repr(job)": repr(job),
+            "repr(job.haiqu_jobs())": repr(job.haiqu_jobs()),
+            "str(job.haiqu_jobs()[0])": str(job.haiqu_jobs()[0]),
+            "repr(client.get_job())": repr(echoed),
+            "result": f"{result!r} {result.metadata} {result[0].metadata}",
+            "logs": caplog.text + repr([record.args for record in caplog.records]),
+        }
+    assert caplog.records, "nothing was logged: the check would prove nothing"
+    assert "**********" in shown["repr(job.haiqu_jobs())"]  # masked where they are echoed
+    assert PLAIN_CREDENTIALS["aws_default_region"] in shown["repr(options)"]  # not a secret
+    for where, text in shown.items():
+        _assert_no_secret(text, where)
+
+
+def test_credentials_from_the_environment_go_only_to_their_vendors_devices(emulator, monkeypatch):
+    """As the haiqu-sdk: AWS_* and IQM_* are read for aws*/iqm* devices only, so a key in the
+    environment never travels with a job on another device."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", SECRET_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("IQM_TOKEN", SECRET_CREDENTIALS["iqm_token"])
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
+        job = HaiquSampler("aer_simulator", client=client).run([bell()], shots=4)
+        job.result()
+        echoed = client.get_job(job.job_id())
+    assert isinstance(echoed, RunJob)
+    assert not set(echoed.options) & set(ALL_CREDENTIALS)
+
+
+def test_a_refused_run_says_nothing_of_the_credentials(emulator, caplog):
+    for name in CREDENTIAL_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    options = {"device_options": {**ALL_CREDENTIALS, "seed_simulator": "not-a-seed"}}
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
+        sampler = HaiquSampler("aer_simulator", client=client, options=options)
+        with pytest.raises(HaiquError) as info:
+            sampler.run([bell()], shots=4).result()
+    assert "seed_simulator" in str(info.value)  # the refusal itself is explained
+    _assert_no_secret(_everything_said(info.value), "the error")
+    _assert_no_secret(caplog.text, "the logs")
+
+
+def test_a_validation_answer_that_echoes_the_body_is_masked(caplog):
+    """A service answering FastAPI's default 422 repeats the refused input: the options with
+    the credentials, and each credential by its location."""
+    caplog.set_level(logging.DEBUG)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        options = json.loads(request.content)["options"]
+        detail = [
+            {"loc": ["body", "options"], "msg": "bad options", "type": "x", "input": options},
+            {
+                "loc": ["body", "options", "ionq_api_key"],
+                "msg": "bad key",
+                "type": "x",
+                "input": options["ionq_api_key"],
+            },
+            {"loc": ["body"], "msg": f"refused {options!r}", "type": "x"},
+        ]
+        return httpx.Response(422, json={"detail": detail})
+
+    client = _mock_client(echo, "header")
+    body = RunSubmit.model_construct(
+        experiment_id="exp-1", circuit_ids=["c-1"], options=dict(ALL_CREDENTIALS)
+    )
+    with pytest.raises(HaiquError) as info:
+        client.submit_run(body)
+    said = _everything_said(info.value) + repr(getattr(info.value, "detail", None))
+    assert "bad options" in said
+    assert "bad key" in said
+    _assert_no_secret(said, "the 422 error")
+    _assert_no_secret(caplog.text, "the logs")
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from qiskit_haiqu.cli import main
+
+    main(argv)
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+def test_the_cli_masks_the_credentials_the_service_echoes(emulator, capsys):
+    options = {
+        "device_options": dict(ALL_CREDENTIALS),
+        "experiment_name": "security-cli-credentials",
+    }
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
+        job = HaiquSampler("aer_simulator", client=client, options=options).run([bell()], shots=8)
+        job.result()
+    common = ["--url", emulator.url, "--api-key", EMULATOR_KEY]
+    listing = ["jobs", "--experiment", "security-cli-credentials"]
+    outputs = {
+        " ".join(argv): _cli([*argv, *common], capsys)
+        for argv in (
+            ["job", job.job_id(), "--json"],
+            ["job", job.job_id()],
+            [*listing, "--json"],
+            listing,
+            ["result", job.job_id(), "--json"],
+            ["result", job.job_id()],
+            ["result", job.job_id(), "--raw"],
+        )
+    }
+    shown = json.loads(outputs[f"job {job.job_id()} --json"])
+    assert shown["options"]["iqm_token"] == "**********"
+    assert shown["options"]["aws_default_region"] == PLAIN_CREDENTIALS["aws_default_region"]
+    assert json.loads(outputs[" ".join([*listing, "--json"])])[0]["options"]["ionq_api_key"] == (
+        "**********"
+    )
+    for command, text in outputs.items():
+        assert text.strip(), f"qiskit-haiqu {command} printed nothing"
+        _assert_no_secret(text, f"qiskit-haiqu {command}")
+
+
+def test_the_cli_masks_credentials_in_job_logs_it_prints(emulator, capsys):
+    """A failed job's logs are the service's text; a credential written in them is masked."""
+    with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
+        job = HaiquSampler("aer_simulator", client=client).run([bell()], shots=8)
+        job.result()
+    token = SECRET_CREDENTIALS["ibm_quantum_token"]
+    logs = f"backend refused options {{'ibm_quantum_token': '{token}'}}; ionq_api_key={token}"
+    rule = {
+        "method": "GET",
+        "path": f"^/jobs/{job.job_id()}$",
+        "action": "patch",
+        "count": 10,
+        "patch": {"status": "Error", "logs": logs},
+    }
+    httpx.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
+    try:
+        common = ["--url", emulator.url, "--api-key", EMULATOR_KEY]
+        said = _cli(["job", job.job_id(), *common], capsys)
+        said += _cli(["result", job.job_id(), *common], capsys)
+        said += _cli(["job", job.job_id(), *common, "--json"], capsys)
+    finally:
+        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+    assert "backend refused options" in said
+    assert token not in said
