@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import numpy as np
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BitArray, DataBin
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
 from qiskit.primitives.containers.bindings_array import BindingsArray
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from qiskit_haiqu.errors import HaiquInputError
 

@@ -36,7 +36,9 @@ def _exact(qc: QuantumCircuit, observables) -> np.ndarray:
     array = ObservablesArray.coerce(observables).sparse_observables_array()
     out = np.empty(array.shape)
     for index, observable in np.ndenumerate(array):
-        out[index] = np.real(np.vdot(state, observable.to_matrix() @ state))
+        out[index] = np.real(
+            np.vdot(state, SparsePauliOp.from_sparse_observable(observable).to_matrix() @ state)
+        )
     return out
 
 

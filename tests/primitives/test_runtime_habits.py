@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 from qiskit.circuit import Parameter, QuantumCircuit
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
 from qiskit_haiqu import (

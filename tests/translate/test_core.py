@@ -253,7 +253,9 @@ def test_wire_pairs_give_the_same_expectation_values(observable):
     state = random_statevector(4, seed=9)
     ours = [state.expectation_value(SparsePauliOp(labels, coeffs)).real for labels, coeffs in pairs]
     element = array.sparse_observables_array()[()]
-    exact = np.vdot(state.data, element.to_matrix() @ state.data).real
+    exact = np.vdot(
+        state.data, SparsePauliOp.from_sparse_observable(element).to_matrix() @ state.data
+    ).real
     assert math.isclose(ours[int(index[()])], exact, abs_tol=1e-9)
     for labels, coeffs in pairs:
         assert all(len(label) == 2 and set(label) <= set("IXYZ") for label in labels)
