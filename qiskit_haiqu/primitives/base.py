@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -9,17 +10,36 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import PrimitiveResult
 from qiskit.providers import BackendV2
 
-from qiskit_haiqu.api.client import HaiquClient
-from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.api.client import TOKEN_PREFIX, HaiquClient
+from qiskit_haiqu.api.models import RunJob, RunSubmit
 from qiskit_haiqu.errors import HaiquError, HaiquInputError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
 from qiskit_haiqu.primitives.progress import progress_hook
 from qiskit_haiqu.primitives.runner import JobRunner, jobs_with_context, submission_fields
+from qiskit_haiqu.translate.job_context import fit_description
 
-__all__ = ["HaiquPrimitive", "WireGroup"]
+__all__ = ["DESCRIPTION_ROOM", "HaiquPrimitive", "WireGroup"]
 
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
+
+
+def _description_room() -> int:
+    """Characters of a job description the primitive may fill.
+
+    The wire holds ``RunSubmit.description``'s maximum (1024), and the client appends its
+    submission token (``[qh:<32 hex digits>]``) after a space; it cuts what is longer.
+    """
+    limit = min(
+        int(item.max_length)
+        for item in RunSubmit.model_fields["description"].metadata
+        if getattr(item, "max_length", None) is not None
+    )
+    return limit - (len(TOKEN_PREFIX) + 32 + 1) - 1
+
+
+DESCRIPTION_ROOM = _description_room()
+"""Characters of a job description left for ``options.job_description`` and the context."""
 
 
 def _cancel_partial(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquError) -> None:
@@ -186,6 +206,53 @@ class HaiquPrimitive(Generic[OptionsT]):
             progress=progress_hook(self._options.progress),
         )
 
+    def _descriptions(self, text: str, groups: Sequence[WireGroup]) -> list[str]:
+        """Each group's job description: ``text``, then the group's context, which is never cut.
+
+        Warns (``UserWarning``) when ``text`` had to be shortened to make room for a
+        context, and when a context is too large to store at all (its job is then decoded
+        by this process only).
+        """
+        descriptions: list[str] = []
+        cuts: list[int] = []
+        unstored: list[int] = []
+        for group in groups:
+            fitted = None
+            if group.context is not None:
+                fitted = fit_description(text, group.context, DESCRIPTION_ROOM)
+                if fitted is None:
+                    unstored.append(len(group.context))
+            description, cut = fitted or (text[:DESCRIPTION_ROOM].strip(), 0)
+            descriptions.append(description)
+            cuts.append(cut)
+        owner = type(self).__name__
+        jobs = "the Haiqu job" if len(groups) == 1 else f"{len(groups)} Haiqu jobs"
+        if any(cuts):
+            shortened = sum(1 for cut in cuts if cut)
+            which = jobs if shortened == len(groups) else f"{shortened} of the {jobs}"
+            warnings.warn(
+                f"options.job_description ({len(text)} characters) was shortened by up to "
+                f"{max(cuts)} characters in the description of {which} of this run: a job "
+                f"description holds {DESCRIPTION_ROOM} characters besides the submission "
+                f"token, and the layout stored after your text, which lets "
+                f"{owner}.job(job_id) decode the job in another process, comes first. Keep "
+                f"job_description to {len(text) - max(cuts)} characters to have it whole.",
+                UserWarning,
+                stacklevel=4,
+            )
+        if unstored:
+            which = jobs if len(unstored) == len(groups) else f"{len(unstored)} of the {jobs}"
+            warnings.warn(
+                f"The layout of {which} of this run is too large to store in a job "
+                f"description ({max(unstored)} characters; {DESCRIPTION_ROOM} fit): this "
+                f"process gets the result as usual, but {owner}.job(job_id) in another process "
+                "will not be able to decode it. Submit fewer pubs per run(), or lower "
+                "options.max_circuits_per_job, to keep the jobs reattachable.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return descriptions
+
     def _submit(
         self,
         options: OptionsT,
@@ -201,19 +268,19 @@ class HaiquPrimitive(Generic[OptionsT]):
         runner = self._runner
         options = options.for_device(runner.device_id)
         prepared = runner.prepare(circuits, options.qpy_version)
+        descriptions = self._descriptions(options.job_description, groups)
         index = {id(circuit): i for i, circuit in enumerate(circuits)}
         experiment_id = runner.experiment_id(options.experiment_name)
         runner.device()
         ids = runner.circuit_ids(experiment_id, prepared)
         jobs: list[RunJob] = []
         try:
-            for group in groups:
+            for group, description in zip(groups, descriptions, strict=True):
                 fields = submission_fields(options, group.circuits)
                 # The credentials' clear values (until submission_fields sends
                 # options.wire_device_options(), which has them).
                 fields["options"] = {**fields["options"], **options.device_credentials.to_wire()}
-                if group.context is not None:
-                    fields["description"] = f"{fields['description']} {group.context}".strip()
+                fields["description"] = description
                 jobs.append(
                     runner.submit(
                         experiment_id=experiment_id,
