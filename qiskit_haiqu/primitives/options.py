@@ -10,6 +10,7 @@ object is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FieldSerializationInfo,
     SecretStr,
     StrictBool,
     ValidationError,
@@ -29,7 +31,7 @@ from pydantic import (
 )
 
 from qiskit_haiqu.api.flow import CREDENTIAL_KEYS
-from qiskit_haiqu.api.redact import SECRET_CREDENTIAL_KEYS, mask_credentials
+from qiskit_haiqu.api.redact import SECRET_CREDENTIAL_KEYS, SECRET_MASK, mask_credentials
 from qiskit_haiqu.errors import HaiquInputError, UnknownOptionError
 from qiskit_haiqu.logs import quiet_http_loggers
 from qiskit_haiqu.primitives.progress import ProgressCallback
@@ -269,7 +271,8 @@ class CommonOptions(_Closed):
         """Move device credentials given in ``device_options`` to ``device_credentials``.
 
         Assignments are left alone (``__setattr__`` moves them): pydantic would store what
-        this returns for the other fields without validating it.
+        this returns for the other fields without validating it. Pydantic before 2.8 does
+        not say which calls are assignments, so the credentials are returned validated.
 
         Raises:
             ValueError: a credential is given in both, with different values.
@@ -295,6 +298,9 @@ class CommonOptions(_Closed):
                     "device_credentials"
                 )
             given = {**moved, **given}
+            # When invalid, refused below against device_credentials, as any invalid value.
+            with contextlib.suppress(ValidationError):
+                given = DeviceCredentials.model_validate(given)
         return {**data, "device_options": kept, "device_credentials": given}
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -310,10 +316,13 @@ class CommonOptions(_Closed):
         super().__setattr__(name, value)
 
     @field_serializer("device_options")
-    def _masked_device_options(self, device_options: dict[str, Any]) -> dict[str, Any]:
-        """Credentials put into ``device_options`` in place are dumped as ``SecretStr``."""
+    def _masked_device_options(
+        self, device_options: dict[str, Any], info: FieldSerializationInfo
+    ) -> dict[str, Any]:
+        """Credentials put into ``device_options`` in place are dumped as ``SecretStr`` (as
+        its mask in JSON)."""
         return {
-            key: SecretStr(value)
+            key: (SECRET_MASK if info.mode_is_json() else SecretStr(value))
             if key in SECRET_CREDENTIAL_KEYS and isinstance(value, str)
             else value
             for key, value in device_options.items()
