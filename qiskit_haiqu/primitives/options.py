@@ -180,11 +180,7 @@ class DeviceCredentials(_Closed):
 
     def to_wire(self) -> dict[str, str]:
         """The credentials that are set, in clear, as the wire's ``options`` carries them."""
-        return {
-            name: value.get_secret_value() if isinstance(value, SecretStr) else value
-            for name, value in self
-            if value is not None
-        }
+        return {name: _clear(value) for name, value in self._set()}
 
     def with_environment(
         self, device_id: str, environ: Mapping[str, str] | None = None
@@ -216,15 +212,16 @@ class DeviceCredentials(_Closed):
         return self._set()
 
 
+def _clear(value: Any) -> Any:
+    """A credential's value in clear."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
 def _split_credentials(device_options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``device_options`` without the device credentials, and the credentials it held."""
     kept = {key: value for key, value in device_options.items() if key not in CREDENTIAL_KEYS}
     moved = {key: value for key, value in device_options.items() if key in CREDENTIAL_KEYS}
     return kept, moved
-
-
-def _clear(value: Any) -> Any:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 class CommonOptions(_Closed):
@@ -336,8 +333,7 @@ class CommonOptions(_Closed):
     def wire_device_options(self) -> dict[str, Any]:
         """The wire's ``options`` as far as they come from ``device_options`` and
         ``device_credentials``: the credentials' clear values merged in."""
-        kept, moved = _split_credentials(self.device_options)  # set in place, after validation
-        return {**kept, **moved, **self.device_credentials.to_wire()}
+        return {**self.device_options, **self.device_credentials.to_wire()}
 
     def for_device(self: _Options, device_id: str) -> _Options:
         """A copy for one run on ``device_id``: unset credentials of its vendor read from the
