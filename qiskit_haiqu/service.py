@@ -6,23 +6,16 @@ import logging
 from types import TracebackType
 
 from qiskit_haiqu.api.client import HaiquClient
-from qiskit_haiqu.api.models import BaseJob, Device, RunJob
+from qiskit_haiqu.api.models import Device
 from qiskit_haiqu.backend import HaiquBackend
-from qiskit_haiqu.errors import HaiquInputError
-from qiskit_haiqu.primitives import HaiquEstimator, HaiquJob, HaiquSampler
+from qiskit_haiqu.primitives import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions
+from qiskit_haiqu.primitives.retrieval import job_kind, reattach
 from qiskit_haiqu.primitives.runner import JobRunner
-from qiskit_haiqu.translate.job_context import read_context
 
 __all__ = ["HaiquService"]
 
 logger = logging.getLogger("qiskit_haiqu")
-
-_PRIMITIVES: dict[str, type[HaiquSampler] | type[HaiquEstimator]] = {
-    "sampler": HaiquSampler,
-    "estimator": HaiquEstimator,
-}
-
 
 class HaiquService:
     """The Haiqu service: its devices as Qiskit backends, and the jobs you submitted.
@@ -105,7 +98,7 @@ class HaiquService:
             HaiquInputError: the job was not submitted by the Haiqu primitives.
             NotFoundError: no job has that id.
         """
-        return self._reattach(self._client.get_job(job_id.split(";")[0]), job_id)
+        return reattach(self._client, job_id)
 
     def jobs(self, limit: int = 10, *, experiment_name: str | None = None) -> list[HaiquJob]:
         """Recent jobs of the primitives in an experiment, newest first.
@@ -126,27 +119,8 @@ class HaiquService:
             if experiment.name != name:
                 continue
             for job in self._client.list_jobs(experiment.id, limit=limit):
-                if _kind(job) is None:
+                if job_kind(job) is None:
                     logger.debug("Job %s carries no primitive context; left out", job.id)
                     continue
-                found.append(self._reattach(job, job.id))
+                found.append(reattach(self._client, job.id, job))
         return found
-
-    def _reattach(self, first: RunJob | BaseJob, job_id: str) -> HaiquJob:
-        """A handle on ``job_id`` (whose first Haiqu job is ``first``) by its primitive."""
-        kind = _kind(first)
-        if kind is None:
-            raise HaiquInputError(
-                f"Job {first.id} was not submitted by a HaiquSampler or HaiquEstimator (it "
-                "carries no record of its pubs), so it cannot be decoded into a primitive "
-                f"result. Its raw results are in client.get_job({first.id!r}).quantum_results."
-            )
-        primitive = _PRIMITIVES[kind](first.device_id or "unknown", client=self._client)
-        return primitive.job(job_id)
-
-
-def _kind(job: RunJob | BaseJob) -> str | None:
-    """``"sampler"`` or ``"estimator"``: the primitive that submitted ``job``, if one did."""
-    context = read_context(job.description) if isinstance(job, RunJob) else None
-    kind = None if context is None else context.get("kind")
-    return kind if kind in _PRIMITIVES else None

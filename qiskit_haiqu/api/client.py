@@ -214,6 +214,24 @@ class HaiquClient:
         self._route_lock = threading.Lock()
         self._on_flow = self.route == "flow"
 
+    def portable_settings(self) -> dict[str, Any]:
+        """Keyword arguments that build an equivalent client in another process.
+
+        They hold no API key: the other process reads its own ``HAIQU_API_KEY``, so a key
+        never travels in a pickle. (An embedded emulator accepts any key: its placeholder
+        ``"local"`` is kept.)
+        """
+        settings: dict[str, Any] = {
+            "url": self.base_url,
+            "auth": self._auth,
+            "sdk_version": self.sdk_version,
+            "route": "flow" if self._on_flow else self.route,
+            "allow_insecure": True,  # this URL was already accepted here
+        }
+        if self._server is not None:
+            settings["api_key"] = "local"
+        return settings
+
     @classmethod
     def local(cls, **kwargs: Any) -> HaiquClient:
         """A client on an embedded emulator, started on a free loopback port, stopped on close."""

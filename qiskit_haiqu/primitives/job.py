@@ -14,6 +14,7 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import FINAL_STATUSES, BaseJob, JobStatus, RunJob, parse_status
 from qiskit_haiqu.errors import (
+    HaiquError,
     HaiquJobError,
     JobCancelledError,
     JobFailedError,
@@ -66,7 +67,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
 
     def __init__(
         self,
-        client: HaiquClient,
+        client: HaiquClient | None,
         jobs: Sequence[RunJob],
         decoder: ResultDecoder,
         *,
@@ -81,7 +82,8 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         """Wrap submitted Haiqu jobs.
 
         Args:
-            client: The client the jobs were submitted with.
+            client: The client the jobs were submitted with (``None`` only for a job that
+                holds its result and no Haiqu job).
             jobs: The jobs as ``POST /run`` answered them, in result order.
             decoder: Builds the primitive result from the final jobs.
             device_id: The device the jobs run on (for display).
@@ -116,6 +118,25 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
 
     # -- status --------------------------------------------------------------------------
 
+    def _haiqu_client(self) -> HaiquClient:
+        """The client; a job without one holds no Haiqu job, so it never asks for it."""
+        if self._client is None:
+            raise HaiquError(f"Job {self.job_id()} has no client to ask the service with.")
+        return self._client
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the job as its id and its client's settings (never the API key).
+
+        The process that unpickles it reattaches to the job (``result()`` works there) with
+        its own ``HAIQU_API_KEY``. A job answered without the service (no Haiqu job) is
+        pickled with its result.
+        """
+        from qiskit_haiqu.primitives.retrieval import restore_job
+
+        if not self._order:
+            return (_answered_locally, (self.result(), self._device_id))
+        return (restore_job, (self.job_id(), self._haiqu_client().portable_settings()))
+
     @property
     def job_ids(self) -> list[str]:
         """The Haiqu job ids behind this primitive job, in result order."""
@@ -148,7 +169,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             old = self._jobs[job_id]
             if parse_status(old.status, job_id=job_id) in FINAL_STATUSES:
                 continue
-            new = self._client.get_job(job_id)
+            new = self._haiqu_client().get_job(job_id)
             if new.status != old.status:
                 logger.info("Haiqu job %s: %s -> %s", job_id, old.status, new.status)
             self._jobs[job_id] = new
@@ -195,10 +216,11 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             for job_id in self._order:
                 if parse_status(self._jobs[job_id].status, job_id=job_id) in FINAL_STATUSES:
                     continue
-                reply = self._client.cancel_job(job_id)
+                reply = self._haiqu_client().cancel_job(job_id)
                 # A job that finished meanwhile may come back with the common fields only:
                 # never let that replace the run job, whose results the service still holds.
-                fetched = reply if isinstance(reply, RunJob) else self._client.get_job(job_id)
+                client = self._haiqu_client()
+                fetched = reply if isinstance(reply, RunJob) else client.get_job(job_id)
                 self._jobs[job_id] = fetched
                 requested = True
                 logger.info("Haiqu job %s: cancel requested", job_id)
@@ -341,3 +363,8 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         with self._lock:
             status = self._combined().name if self._order else "DONE"
         return f"<HaiquJob id={self.job_id()!r} status={status} device={self._device_id!r}>"
+
+
+def _answered_locally(result: PrimitiveResult[Any], device_id: str) -> HaiquJob:
+    """Unpickle a job that never reached the service: it holds only its result."""
+    return HaiquJob(None, [], lambda jobs: result, device_id=device_id, result=result)
