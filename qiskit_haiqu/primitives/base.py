@@ -277,9 +277,6 @@ class HaiquPrimitive(Generic[OptionsT]):
         try:
             for group, description in zip(groups, descriptions, strict=True):
                 fields = submission_fields(options, group.circuits)
-                # The credentials' clear values (until submission_fields sends
-                # options.wire_device_options(), which has them).
-                fields["options"] = {**fields["options"], **options.device_credentials.to_wire()}
                 fields["description"] = description
                 jobs.append(
                     runner.submit(

@@ -13,6 +13,7 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import FINAL_STATUSES, BaseJob, JobStatus, RunJob, parse_status
+from qiskit_haiqu.api.redact import redact
 from qiskit_haiqu.errors import (
     HaiquError,
     HaiquJobError,
@@ -331,12 +332,12 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             job = self._jobs[job_id]
             status = parse_status(job.status, job_id=job_id)
             if status is JobStatus.ERROR:
-                logs = job.logs or "(the service gave no logs)"
+                logs = redact(job.logs) if job.logs else None  # a log may echo a credential
                 raise JobFailedError(
                     f"Haiqu job {job_id} failed on device {self._device_id or job.device_id}: "
-                    f"{logs}",
+                    f"{logs or '(the service gave no logs)'}",
                     job_id=job_id,
-                    logs=job.logs,
+                    logs=logs,
                 )
             if status is JobStatus.CANCELLED:
                 raise JobCancelledError(

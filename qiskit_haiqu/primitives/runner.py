@@ -265,7 +265,7 @@ def wire_parameters(rows: Sequence[np.ndarray]) -> np.ndarray | list[np.ndarray]
 
 def submission_fields(options: CommonOptions, circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
     """The ``POST /run`` fields that come from the options (not from the pubs)."""
-    device_options = dict(options.device_options)
+    device_options = options.wire_device_options()
     mitigation = options.error_mitigation_options.to_wire()
     if options.use_mitigation and mitigation:
         device_options["error_mitigation_options"] = mitigation
