@@ -5,7 +5,16 @@ from __future__ import annotations
 import runpy
 import sys
 
-SCRIPTS = ["decoding", "encoding", "fingerprint", "vqe", "latency", "concurrency", "throughput"]
+SCRIPTS = [
+    "decoding",
+    "encoding",
+    "fingerprint",
+    "big_results",
+    "vqe",
+    "latency",
+    "concurrency",
+    "throughput",
+]
 
 
 def main() -> None:

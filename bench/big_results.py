@@ -75,13 +75,14 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
 def main() -> None:
     args = parse_args(__doc__ or "")
     cases = (
-        [("16 q", 12, 4, 20_000), ("20 q", 14, 4, 10_000)]
+        [(12, 4, 20_000), (14, 4, 10_000)]
         if args.quick
-        else [("16 q", 16, 40, 250_000), ("20 q", 20, 100, 100_000)]
+        else [(16, 40, 250_000), (20, 100, 100_000)]
     )
     rows_out = []
     with emulator_process(max_body_bytes=1 << 30) as url:
-        for label, qubits, rows, shots in cases:
+        for index, (qubits, rows, shots) in enumerate(cases):
+            label = f"{qubits} q"
             f = measure(url, qubits, rows, shots)
             rate = f["shots"] / f["seconds"] / 1e6
             ratio = f["extra_bytes"] / f["reply_bytes"]
@@ -93,7 +94,7 @@ def main() -> None:
                 (f"{label}: job(id).result()", f"{f['seconds']:.2f} s, {rate:.1f} M shots/s"),
                 (f"{label}: client memory", f"+{f['extra_bytes'] / 1e6:.0f} MB = {ratio:.1f}x"),
             ]
-            if label.startswith("16"):
+            if index == 0:  # the throughput target is the first workload's
                 rows_out.append(("target >= 20 M shots/s", "met" if rate >= 20 else "NOT met"))
             rows_out.append(("target <= 4x the reply", "met" if ratio <= 4 else "NOT met"))
     report("big results end to end (fresh process: fetch, parse, decode)", rows_out)

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["decoding", "encoding", "fingerprint", "vqe", "latency", "concurrency", "throughput"]
+SCRIPTS = [
+    "decoding",
+    "encoding",
+    "fingerprint",
+    "big_results",
+    "vqe",
+    "latency",
+    "concurrency",
+    "throughput",
+]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
