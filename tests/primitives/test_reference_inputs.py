@@ -1,0 +1,44 @@
+"""Inputs Qiskit's reference primitives take, which ours once failed on, agree with them."""
+
+from __future__ import annotations
+
+import numpy as np
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import StatevectorEstimator, StatevectorSampler
+from qiskit.quantum_info import Clifford, SparsePauliOp
+
+from qiskit_haiqu import HaiquEstimator, HaiquSampler
+
+
+def test_a_zero_qubit_estimator_circuit_gives_the_constant_exactly(client, request_log):
+    pub = (QuantumCircuit(0), SparsePauliOp.from_list([("", 2.5)]))
+    ours = HaiquEstimator("aer_simulator", client=client).run([pub]).result()[0]
+    reference = StatevectorEstimator().run([pub]).result()[0]
+    assert float(ours.data.evs) == float(reference.data.evs) == 2.5
+    assert float(ours.data.stds) == 0.0
+    assert request_log.count("POST", "/run") == 0  # nothing to measure: answered here
+
+
+def test_a_clifford_in_a_circuit_runs_as_the_reference_runs_it(client):
+    source = QuantumCircuit(2)
+    source.h(0)
+    source.cx(0, 1)
+    source.x(1)
+    qc = QuantumCircuit(2)
+    qc.append(Clifford(source), [0, 1])
+    qc.measure_all()
+    ours = HaiquSampler("aer_simulator", client=client).run([qc], shots=200).result()[0]
+    reference = StatevectorSampler().run([qc], shots=200).result()[0]
+    assert set(ours.data.meas.get_counts()) == set(reference.data.meas.get_counts()) == {
+        "01",
+        "10",
+    }
+
+
+def test_a_float32_precision_is_taken(client):
+    qc = QuantumCircuit(1)
+    precision = np.float32(0.1)
+    ours = HaiquEstimator("aer_simulator", client=client).run([(qc, "Z", None, precision)])
+    result = ours.result()[0]
+    assert float(result.data.evs) == 1.0
+    assert result.metadata["shots"] == 100
