@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.__main__ import SCRIPTS
+
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = [
-    "decoding",
-    "encoding",
-    "fingerprint",
-    "big_results",
-    "vqe",
-    "latency",
-    "concurrency",
-    "throughput",
-]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import HaiquClient, HaiquConfigurationError, HaiquInputError, NotFoundError
 from qiskit_haiqu.api.flow import CREDENTIAL_KEYS, flow_body
@@ -262,20 +263,6 @@ def test_a_pipeline_option_that_is_not_an_object_is_refused_by_name(key):
 
 # -- the routes ----------------------------------------------------------------------------
 
-RUN_JOB = {
-    "user_id": 1,
-    "experiment_id": "exp-1",
-    "status": "Queued",
-    "job_type": "Run",
-    "device_id": "aer_simulator",
-    "creation_date": "2026-01-01T00:00:00Z",
-    "circuit_ids": ["circ-1"],
-    "shots": 10,
-    "options": {},
-    "use_mitigation": False,
-    "dry_run": False,
-    "run_type": "Run",
-}
 Answer = Callable[[httpx.Request], httpx.Response]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import (
     HaiquClient,
@@ -22,20 +23,7 @@ from qiskit_haiqu import (
 from qiskit_haiqu.api.models import CircuitSubmit, RunSubmit
 from qiskit_haiqu.api.retry import RetryPolicy
 
-JOB = {
-    "user_id": 1,
-    "experiment_id": "exp-1",
-    "status": "Queued",
-    "job_type": "Run",
-    "device_id": "aer_simulator",
-    "creation_date": "2026-01-01T00:00:00Z",
-    "circuit_ids": ["circ-1"],
-    "shots": 10,
-    "options": {},
-    "use_mitigation": False,
-    "dry_run": False,
-    "run_type": "Run",
-}
+JOB = RUN_JOB
 RUN_BODY = RunSubmit.model_construct(
     experiment_id="exp-1", circuit_ids=["circ-1", "circ-2"], shots=10, description="mine"
 )

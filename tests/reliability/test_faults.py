@@ -14,6 +14,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import PrimitiveResult
 from qiskit.providers import JobStatus
 from shared_circuits import bell
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import (
     HaiquClient,
@@ -426,22 +427,7 @@ def test_a_job_that_finishes_while_its_cancel_is_in_flight_keeps_its_results(
 
 
 def _job_json(status: str, results: list[Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": "jb-1",
-        "user_id": 1,
-        "experiment_id": "exp-1",
-        "status": status,
-        "job_type": "Run",
-        "device_id": "aer_simulator",
-        "creation_date": "2026-01-01T00:00:00Z",
-        "circuit_ids": ["circ-1"],
-        "shots": 10,
-        "options": {},
-        "use_mitigation": False,
-        "dry_run": False,
-        "run_type": "Run",
-        "quantum_results": results,
-    }
+    return {**RUN_JOB, "id": "jb-1", "status": status, "quantum_results": results}
 
 
 @pytest.mark.parametrize("final", ["Done", "Cancelled"])
