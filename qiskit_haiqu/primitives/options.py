@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -217,6 +218,21 @@ def _clear(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+def _wire_value(key: str, value: Any) -> Any:
+    """One device option as JSON carries it (a ``NoiseModel`` as its serialisable dict)."""
+    if key == "noise_model" and callable(getattr(value, "to_dict", None)):
+        value = value.to_dict(serializable=True)
+    try:
+        orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        raise ValueError(
+            f"device_options[{key!r}] is a {type(value).__name__}, which cannot be sent to the "
+            "service as JSON; give numbers, strings, lists or dicts (a qiskit-aer NoiseModel "
+            "given as noise_model is converted for you)"
+        ) from None
+    return value
+
+
 def _split_credentials(device_options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``device_options`` without the device credentials, and the credentials it held."""
     kept = {key: value for key, value in device_options.items() if key not in CREDENTIAL_KEYS}
@@ -311,6 +327,16 @@ class CommonOptions(_Closed):
                 super().__setattr__("device_credentials", candidate)
                 return
         super().__setattr__(name, value)
+
+    @field_validator("device_options", mode="after")
+    @classmethod
+    def _wire_ready(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Device options as the wire carries them, checked when they are set.
+
+        A qiskit-aer ``NoiseModel`` becomes its serialisable dict (what the service reads);
+        a value JSON cannot carry is refused here, not after requests were sent.
+        """
+        return {key: _wire_value(key, item) for key, item in value.items()}
 
     @field_serializer("device_options")
     def _masked_device_options(

@@ -324,3 +324,26 @@ def test_credentials_given_win_over_the_environment(monkeypatch):
     assert wire["aws_secret_access_key"] == "aws-secret-from-env"
     _no_secret(repr(options.for_device("aws_sv1")))
     assert "aws-secret-from-env" not in repr(options.for_device("aws_sv1"))
+
+
+def test_a_noise_model_object_is_sent_as_its_dict_and_runs(client, request_log):
+    """A qiskit-aer NoiseModel as noise_model works (it failed in the JSON encoder after
+    three requests); a value JSON cannot carry is refused when set, before any request."""
+    from qiskit.circuit import QuantumCircuit
+    from qiskit_aer.noise import NoiseModel, ReadoutError
+
+    from qiskit_haiqu import HaiquSampler
+
+    noise = NoiseModel()
+    noise.add_all_qubit_readout_error(ReadoutError([[0.5, 0.5], [0.5, 0.5]]))
+    sampler = HaiquSampler(
+        "aer_simulator", client=client, options={"device_options": {"noise_model": noise}}
+    )
+    qc = QuantumCircuit(1, 1)
+    qc.measure(0, 0)
+    counts = sampler.run([qc], shots=400).result()[0].data.c.get_counts()
+    assert 100 < counts.get("1", 0) < 300  # the readout error of the model, not noiseless
+    request_log.clear()
+    with pytest.raises(HaiquInputError, match=r"device_options\['method'\] is a object"):
+        sampler.options.device_options = {"method": object()}
+    assert request_log.api_calls() == []
