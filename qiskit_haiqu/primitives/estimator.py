@@ -164,19 +164,47 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
 
 
 def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:
-    """Qiskit's coercion, with complex coefficients reported term by term."""
+    """Qiskit's coercion, with what its errors leave out: the complex terms by name, and for
+    a width mismatch both widths and the ``apply_layout`` fix.
+
+    The same exception type as Qiskit's; decided from the pub itself, not from the text of
+    Qiskit's message.
+    """
     try:
         return EstimatorPub.coerce(pub, precision)
     except ValueError as exc:
-        if "Non-Hermitian" not in str(exc) or not isinstance(pub, tuple | list) or len(pub) < 2:
+        if not isinstance(pub, tuple | list) or len(pub) < 2:
             raise
         terms = complex_terms(pub[1])
-        if not terms:
+        if terms:
+            raise HaiquInputError(
+                f"Observable terms with complex coefficients: {', '.join(terms[:5])}. "
+                "Observables must be Hermitian with real coefficients; drop the imaginary "
+                "parts."
+            ) from None
+        width = _observables_width(pub[1])
+        circuit = pub[0]
+        if width is None or not isinstance(circuit, QuantumCircuit) or width == circuit.num_qubits:
             raise
-        raise HaiquInputError(
-            f"Observable terms with complex coefficients: {', '.join(terms[:5])}. Observables "
-            "must be Hermitian with real coefficients; drop the imaginary parts."
+        layout = (
+            " The circuit is transpiled: map the observables to its qubits with "
+            "observable.apply_layout(circuit.layout)."
+            if circuit.layout is not None
+            else " Give observables on the circuit's qubits (for a transpiled circuit, "
+            "observable.apply_layout(circuit.layout))."
+        )
+        raise ValueError(
+            f"{exc} The observables act on {width} qubits and the circuit has "
+            f"{circuit.num_qubits}.{layout}"
         ) from None
+
+
+def _observables_width(observables: Any) -> int | None:
+    """The qubit count of an observables-like input, or ``None`` if Qiskit cannot read it."""
+    try:
+        return int(ObservablesArray.coerce(observables).num_qubits)
+    except (TypeError, ValueError):
+        return None
 
 
 def _prepare(pub: EstimatorPub, index: int, default_shots: int | None) -> _PreparedPub:

@@ -42,3 +42,21 @@ def test_a_float32_precision_is_taken(client):
     result = ours.result()[0]
     assert float(result.data.evs) == 1.0
     assert result.metadata["shots"] == 100
+
+
+def test_a_width_mismatch_names_both_widths_and_the_apply_layout_fix(client, request_log):
+    import pytest
+    from qiskit.providers.fake_provider import GenericBackendV2
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    isa = generate_preset_pass_manager(1, backend=GenericBackendV2(5, seed=1)).run(qc)
+    estimator = HaiquEstimator("aer_simulator", client=client)
+    with pytest.raises(ValueError, match="number of qubits") as caught:  # Qiskit's words first
+        estimator.run([(isa, SparsePauliOp("ZZ"))])
+    message = str(caught.value)
+    assert "act on 2 qubits and the circuit has 5" in message
+    assert "observable.apply_layout(circuit.layout)" in message
+    assert request_log.api_calls() == []
