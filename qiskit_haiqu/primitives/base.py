@@ -173,6 +173,20 @@ class HaiquPrimitive(Generic[OptionsT]):
         """The device this primitive runs on."""
         return self._runner.device_id
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the primitive as its class, device, options and client settings.
+
+        Neither the API key nor device credentials travel: the process that unpickles it
+        reads its own ``HAIQU_API_KEY`` (and vendor variables), as any new primitive does.
+        """
+        from qiskit_haiqu.primitives.retrieval import restore_primitive
+
+        options = self._options.model_copy(
+            update={"device_credentials": type(self._options.device_credentials)()}
+        )
+        settings = self.client.portable_settings()
+        return (restore_primitive, (type(self), self.device_id, options, settings))
+
     def _reattached(
         self,
         job_id: str,

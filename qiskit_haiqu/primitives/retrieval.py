@@ -7,7 +7,7 @@ the key from its own ``HAIQU_API_KEY``, as any new client does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import BaseJob, RunJob
@@ -18,6 +18,8 @@ from qiskit_haiqu.primitives.sampler import HaiquSampler
 from qiskit_haiqu.translate.job_context import read_context
 
 __all__ = ["job_kind", "reattach", "restore_job", "restore_primitive"]
+
+PrimitiveT = TypeVar("PrimitiveT", HaiquSampler, HaiquEstimator)
 
 PRIMITIVES: dict[str, type[HaiquSampler] | type[HaiquEstimator]] = {
     "sampler": HaiquSampler,
@@ -61,7 +63,7 @@ def restore_job(job_id: str, client_settings: dict[str, Any]) -> HaiquJob:
 
 
 def restore_primitive(
-    kind: str, device_id: str, options: Any, client_settings: dict[str, Any]
-) -> HaiquSampler | HaiquEstimator:
+    cls: type[PrimitiveT], device_id: str, options: Any, client_settings: dict[str, Any]
+) -> PrimitiveT:
     """Unpickle a primitive: the same device and options, on an equivalent client."""
-    return PRIMITIVES[kind](device_id, client=HaiquClient(**client_settings), options=options)
+    return cls(device_id, client=HaiquClient(**client_settings), options=options)

@@ -88,3 +88,23 @@ def test_a_job_answered_locally_pickles_with_its_result(client):
         job = HaiquSampler("aer_simulator", client=client).run([empty])
     again = pickle.loads(pickle.dumps(job))
     assert len(again.result()) == 1
+
+
+def _sample_with(sampler: HaiquSampler) -> int:
+    return int(sampler.run([bell()], shots=16).result()[0].data.meas.num_shots)
+
+
+def test_primitives_pickle_without_key_or_credentials_and_run_in_a_worker(client, pool):
+    secret = "ibm-token-never-pickled"
+    sampler = HaiquSampler(
+        "aer_simulator",
+        client=client,
+        options={"default_shots": 16, "device_credentials": {"ibm_quantum_token": secret}},
+    )
+    data = pickle.dumps(sampler)
+    assert API_KEY.encode() not in data
+    assert secret.encode() not in data
+    assert pool.submit(_sample_with, sampler).result(timeout=120) == 16
+    estimator = pickle.loads(pickle.dumps(HaiquEstimator("aer_simulator", client=client)))
+    assert estimator.options.default_precision == 0.015625
+    assert estimator.device_id == "aer_simulator"
