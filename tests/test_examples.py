@@ -106,3 +106,11 @@ def test_service_job_retrieval_gets_the_same_results_in_another_process():
     assert out.count("same as here: True") == 2
     assert "same as here: False" not in out
     assert "newest first: True" in out
+
+
+def test_process_pool_sweep_hands_jobs_between_processes():
+    out = _run("process_pool_sweep.py")
+    assert "2 jobs submitted by 2 worker processes" in out
+    error = float(re.search(rf"cos\(theta\)\| = {NUMBER}", out).group(1))
+    assert error < 0.1
+    assert "matches cos(theta): True" in out
