@@ -24,6 +24,8 @@ from pydantic import (
     FieldSerializationInfo,
     SecretStr,
     StrictBool,
+    StrictInt,
+    StrictStr,
     ValidationError,
     ValidationInfo,
     field_serializer,
@@ -218,8 +220,52 @@ def _clear(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+class DeviceOptionTypes(BaseModel):
+    """The device options the Haiqu API documents, with their types, checked when set.
+
+    A key not listed here (one the service adds later) passes through unchanged, as long as
+    JSON can carry its value.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    seed_simulator: StrictInt | None = None
+    method: StrictStr | None = None
+    matrix_product_state_max_bond_dimension: StrictInt | None = Field(default=None, ge=1)
+    noise_model: dict[str, Any] | StrictStr | None = None
+    use_packing: StrictBool | None = None
+    pack_size: StrictInt | None = Field(default=None, ge=2)
+    skip_transpilation: StrictBool | None = None
+    use_fractional_gates: StrictBool | None = None
+    transpilation_options: dict[str, Any] | None = None
+    auto_quality: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _pack_size_needs_packing(self) -> DeviceOptionTypes:
+        if self.pack_size is not None and not self.use_packing:
+            raise ValueError("pack_size only takes effect with use_packing=True; set both")
+        return self
+
+
+def _wire_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Device options as the wire carries them, or a ``ValueError`` naming the bad key."""
+    converted = {key: _wire_value(key, item) for key, item in options.items()}
+    try:
+        DeviceOptionTypes.model_validate(converted)
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"device_options[{'.'.join(map(str, e['loc']))!r}]" if e["loc"] else "device_options")
+            + f": {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()[:5]
+        )
+        raise ValueError(problems) from None
+    return converted
+
+
 def _wire_value(key: str, value: Any) -> Any:
     """One device option as JSON carries it (a ``NoiseModel`` as its serialisable dict)."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if key == "noise_model" and callable(getattr(value, "to_dict", None)):
         value = value.to_dict(serializable=True)
     try:
@@ -336,7 +382,7 @@ class CommonOptions(_Closed):
         A qiskit-aer ``NoiseModel`` becomes its serialisable dict (what the service reads);
         a value JSON cannot carry is refused here, not after requests were sent.
         """
-        return {key: _wire_value(key, item) for key, item in value.items()}
+        return _wire_options(value)
 
     @field_serializer("device_options")
     def _masked_device_options(

@@ -347,3 +347,30 @@ def test_a_noise_model_object_is_sent_as_its_dict_and_runs(client, request_log):
     with pytest.raises(HaiquInputError, match=r"device_options\['method'\] is a object"):
         sampler.options.device_options = {"method": object()}
     assert request_log.api_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("device_options", "match"),
+    [
+        ({"seed_simulator": "5"}, r"device_options\['seed_simulator'\]: Input should be a valid"),
+        ({"use_packing": "yes"}, r"device_options\['use_packing'\]"),
+        ({"pack_size": 3}, "pack_size only takes effect with use_packing=True"),
+        ({"pack_size": 1, "use_packing": True}, r"device_options\['pack_size'\]"),
+        ({"matrix_product_state_max_bond_dimension": 0}, "max_bond_dimension"),
+        ({"skip_transpilation": 1}, r"device_options\['skip_transpilation'\]"),
+    ],
+)
+def test_documented_device_options_are_typed_when_set(device_options, match):
+    with pytest.raises(HaiquInputError, match=match):
+        SamplerOptions(device_options=device_options)
+    options = SamplerOptions()
+    with pytest.raises(HaiquInputError, match=match):
+        options.device_options = device_options
+
+
+def test_a_device_option_the_service_adds_later_passes_through():
+    options = SamplerOptions(
+        device_options={"seed_simulator": np.int64(7), "some_new_switch": {"level": 2}}
+    )
+    assert options.device_options == {"seed_simulator": 7, "some_new_switch": {"level": 2}}
+    assert type(options.device_options["seed_simulator"]) is int
