@@ -394,12 +394,19 @@ def test_credentials_from_the_environment_go_only_to_their_vendors_devices(emula
 def test_a_refused_run_says_nothing_of_the_credentials(emulator, caplog):
     for name in CREDENTIAL_LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
-    options = {"device_options": {**ALL_CREDENTIALS, "seed_simulator": "not-a-seed"}}
+    # A value the client refuses when it is set (a seed that is not an integer) ...
+    refused = {"device_options": {**ALL_CREDENTIALS, "seed_simulator": "not-a-seed"}}
+    with pytest.raises(HaiquError) as at_once:
+        HaiquSampler("aer_simulator", client=None, options=refused)
+    assert "seed_simulator" in str(at_once.value)  # the refusal itself is explained
+    _assert_no_secret(_everything_said(at_once.value), "the error")
+    # ... and one only the service can judge (a simulation method it does not have).
+    options = {"device_options": {**ALL_CREDENTIALS, "method": "no-such-method"}}
     with HaiquClient(url=emulator.url, api_key=EMULATOR_KEY) as client:
         sampler = HaiquSampler("aer_simulator", client=client, options=options)
         with pytest.raises(HaiquError) as info:
             sampler.run([bell()], shots=4).result()
-    assert "seed_simulator" in str(info.value)  # the refusal itself is explained
+    assert "no-such-method" in str(info.value)
     _assert_no_secret(_everything_said(info.value), "the error")
     _assert_no_secret(caplog.text, "the logs")
 
