@@ -479,21 +479,27 @@ def _check_widths(
     ``StatevectorRun`` returns every amplitude, so there the circuit's full width counts.
     """
     device_qubits = catalog.num_qubits(device_id) if noisy else None
+    mps_fix = " Use options.method='matrix_product_state' for wider circuits, or fewer qubits."
     if statevector:
         limit, why = settings.max_statevector_run_qubits, "StatevectorRun"
+        fix = " Run it as a sampled job instead, or with fewer qubits."
     elif device_qubits is not None:
         if options.mps:
-            limit, why = device_qubits, f"{device_id}"
+            limit, why, fix = device_qubits, f"{device_id}", ""
         else:
             limit = min(settings.max_noisy_qubits, device_qubits)
             why = f"{device_id} without method=matrix_product_state"
+            fix = mps_fix
     elif options.noise_model is not None:
         limit = settings.max_mps_qubits if options.mps else settings.max_noisy_qubits
         why = "aer_simulator with a noise model"
+        fix = "" if options.mps else mps_fix
     elif options.mps:
         limit, why = settings.max_mps_qubits, "aer_simulator with matrix_product_state"
+        fix = " Use fewer qubits."
     else:
         limit, why = settings.max_statevector_qubits, "aer_simulator (statevector)"
+        fix = mps_fix
     for index, (record, obs) in enumerate(zip(records, observables, strict=True)):
         width = record.circuit.num_qubits
         loc: Loc = ("body", "circuit_ids", index)
@@ -501,7 +507,9 @@ def _check_widths(
             errors.append(
                 error(
                     loc,
-                    f"The circuit has {width} qubits; {device_id} has {device_qubits}.",
+                    f"The circuit has {width} qubits; {device_id} has {device_qubits}. Transpile "
+                    f"it for {device_id} (its backend's target), or choose a device with at "
+                    f"least {width} qubits.",
                     "too_large",
                 )
             )
@@ -510,7 +518,11 @@ def _check_widths(
         if active > limit:
             has = f"has {width}" if active == width else f"acts on {active} of its {width}"
             errors.append(
-                error(loc, f"The circuit {has} qubits; {why} allows at most {limit}.", "too_large")
+                error(
+                    loc,
+                    f"The circuit {has} qubits; {why} allows at most {limit}.{fix}",
+                    "too_large",
+                )
             )
 
 

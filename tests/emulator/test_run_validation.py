@@ -249,3 +249,23 @@ def test_no_client_input_gets_a_500(emulator_url, api, exp_id):
         response = api.http.post("/run", content=body)
         assert 400 <= response.status_code < 500, (body, response.status_code)
     assert httpx.post(f"{emulator_url}/circuits", content=b"{").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "fix"),
+    [
+        ("aer_simulator", 25, "method='matrix_product_state'"),
+        ("fake_manila", 6, "Transpile it for fake_manila"),
+        ("fake_algiers", 13, "method='matrix_product_state'"),
+    ],
+)
+def test_a_width_refusal_names_the_fix(api, exp_id, device, width, fix):
+    qc = QuantumCircuit(width)
+    qc.h(range(width))
+    qc.measure_all()
+    circuit = api.upload(exp_id, qc)
+    response = api.http.post(
+        "/run", json={"experiment_id": exp_id, "circuit_ids": [circuit], "device_id": device}
+    )
+    assert response.status_code == 422
+    assert fix in str(response.json()["detail"])
