@@ -292,13 +292,13 @@ class HaiquPrimitive(Generic[OptionsT]):
             for group, description in zip(groups, descriptions, strict=True):
                 fields = submission_fields(options, group.circuits)
                 fields["description"] = description
+                fields.update(group.fields)  # the group's own (e.g. a statevector run_type)
                 jobs.append(
                     runner.submit(
                         experiment_id=experiment_id,
                         circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
                         shots=group.shots,
                         **fields,
-                        **group.fields,
                     )
                 )
         except HaiquError as error:

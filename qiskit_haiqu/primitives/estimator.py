@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from qiskit.primitives import (
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
 from qiskit.primitives.containers.observables_array import ObservablesArray
-from qiskit.quantum_info import SparseObservable
+from qiskit.quantum_info import SparseObservable, SparsePauliOp, Statevector
 
 from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
@@ -44,7 +45,10 @@ from qiskit_haiqu.translate.observables import (
 )
 from qiskit_haiqu.translate.precision import shots_for_precision
 
-__all__ = ["HaiquEstimator"]
+__all__ = ["MAX_STATEVECTOR_QUBITS", "HaiquEstimator"]
+
+MAX_STATEVECTOR_QUBITS = 20
+"""Widest circuit of the service's statevector run (``run_type="StatevectorRun"``)."""
 
 
 class _PreparedPub:
@@ -58,6 +62,7 @@ class _PreparedPub:
         rows: np.ndarray,
         pairs: list[WirePair],
         plan: PubPlan,
+        bound: list[QuantumCircuit] | None = None,
     ) -> None:
         self.pub = pub
         self.circuit = circuit  # final measurements removed
@@ -65,6 +70,17 @@ class _PreparedPub:
         self.rows = rows
         self.pairs = pairs
         self.plan = plan
+        self.bound = bound  # precision 0: one bound circuit per row, for a statevector run
+
+    @property
+    def exact(self) -> bool:
+        """Precision 0: exact values from the service's statevector run."""
+        return self.bound is not None
+
+    @property
+    def entries(self) -> int:
+        """How many circuit entries of its job the pub takes."""
+        return len(self.bound) if self.bound is not None else len(self.plan.entries)
 
     @property
     def parameterised(self) -> bool:
@@ -125,10 +141,10 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         ]
         # Empty sweeps and 0-qubit circuits (whose observables are constants) stay local.
         sent = [i for i, item in enumerate(prepared) if item.pub.size > 0 and not item.local]
-        keys = [(prepared[i].shots, prepared[i].parameterised) for i in sent]
+        keys = [(prepared[i].exact, prepared[i].shots, prepared[i].parameterised) for i in sent]
         grouped = split_groups(
             [[sent[k] for k in members] for members in group_by(keys).values()],
-            [len(item.plan.entries) for item in prepared],
+            [item.entries for item in prepared],
             options.max_circuits_per_job,
         )
         groups = [_wire_group([prepared[i] for i in members]) for members in grouped]
@@ -209,17 +225,29 @@ def _observables_width(observables: Any) -> int | None:
 
 def _prepare(pub: EstimatorPub, index: int, default_shots: int | None) -> _PreparedPub:
     """Validate one pub and translate it for the wire (no I/O)."""
-    if pub.precision is None or pub.precision <= 0:
-        raise ValueError(
-            f"Pub {index}: precision must be strictly greater than 0 (got {pub.precision}); "
-            "the Haiqu service is shot-based and cannot return exact values."
-        )
-    shots = default_shots if default_shots is not None else shots_for_precision(pub.precision)
+    if pub.precision is None or pub.precision < 0:
+        raise ValueError(f"Pub {index}: precision must be 0 (exact) or positive.")
     circuit = _without_final_measurements(pub.circuit, index)
     rows = parameter_rows(circuit, pub.parameter_values, index)
     pairs, obs_index = observables_to_wire(pub.observables, circuit.num_qubits)
     plan = plan_pub(obs_index, pub.parameter_values.shape)
+    if pub.precision == 0:
+        return _PreparedPub(pub, circuit, 1, rows, pairs, plan, _bound(circuit, rows, index))
+    shots = default_shots if default_shots is not None else shots_for_precision(pub.precision)
     return _PreparedPub(pub, circuit, shots, rows, pairs, plan)
+
+
+def _bound(circuit: QuantumCircuit, rows: np.ndarray, index: int) -> list[QuantumCircuit]:
+    """The circuits of an exact pub: one per parameter row, as a statevector run takes them."""
+    if circuit.num_qubits > MAX_STATEVECTOR_QUBITS:
+        raise ValueError(
+            f"Pub {index}: precision 0 asks for exact values, which come from the service's "
+            f"statevector run, limited to {MAX_STATEVECTOR_QUBITS} qubits; the circuit has "
+            f"{circuit.num_qubits}. Give a precision > 0 (shot-based estimates)."
+        )
+    if not circuit.num_parameters:
+        return [circuit]
+    return [circuit.assign_parameters(row) for row in rows]
 
 
 def _without_final_measurements(circuit: QuantumCircuit, index: int) -> QuantumCircuit:
@@ -238,6 +266,13 @@ def _without_final_measurements(circuit: QuantumCircuit, index: int) -> QuantumC
 
 def _wire_group(items: Sequence[_PreparedPub]) -> WireGroup:
     """The ``POST /run`` fields of pubs that share shots and parameterisation."""
+    if items[0].exact:
+        # A statevector run of the bound circuits; the values are computed here from the
+        # amplitudes. Its job is decoded by this process only (the observables are not
+        # stored with it), so it carries no reattachment context.
+        bound = [circuit for item in items for circuit in item.bound or []]
+        fields = {"parameters": None, "observables": None, "run_type": "StatevectorRun"}
+        return WireGroup(1, bound, fields, None)
     circuits: list[QuantumCircuit] = []
     observables: list[list[WirePair]] = []
     rows: list[np.ndarray] = []
@@ -307,14 +342,16 @@ def _decode(
     """Turn the final Haiqu jobs into the estimator's result, pubs in input order."""
     results: list[PubResult | None] = [None] * len(prepared)
     for members, job in zip(grouped, jobs, strict=True):
-        values = job_results(job, sum(len(prepared[i].plan.entries) for i in members))
+        values = job_results(job, sum(prepared[i].entries for i in members))
         uncertainty = (job.info or {}).get("uncertainty")
         entry = 0
         for index in members:
             item = prepared[index]
-            count = len(item.plan.entries)
+            count = item.entries
             if values is None:
                 results[index] = _empty_result(item, job)
+            elif item.exact:
+                results[index] = _exact_result(item, values[entry : entry + count], job)
             else:
                 results[index] = _pub_result(
                     item,
@@ -328,6 +365,43 @@ def _decode(
         for i, result in enumerate(results)
     ]
     return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+
+
+def _exact_result(item: _PreparedPub, states: Sequence[Any], job: RunJob) -> PubResult:
+    """Exact values of a pub from the amplitudes of its bound circuits (``[re, im]`` each)."""
+    pub = item.pub
+    try:
+        vectors = [
+            Statevector(np.asarray(state[0], dtype=float) + 1j * np.asarray(state[1], dtype=float))
+            for state in states
+        ]
+    except (TypeError, ValueError, IndexError) as exc:
+        raise HaiquInvalidResponseError(
+            f"Job {job.id}: the service's statevectors cannot be read ({exc}). Report this to "
+            "Haiqu support."
+        ) from None
+    operators = [
+        SparsePauliOp.from_sparse_observable(observable)
+        for observable in pub.observables.sparse_observables_array().ravel()
+    ]
+    obs_of = np.broadcast_to(np.arange(len(operators)).reshape(pub.observables.shape), pub.shape)
+    rows_shape = pub.parameter_values.shape
+    row_of = np.broadcast_to(
+        np.arange(max(1, math.prod(rows_shape))).reshape(rows_shape), pub.shape
+    )
+    evs = np.empty(pub.shape)
+    for position in np.ndindex(pub.shape):
+        vector = vectors[int(row_of[position]) if len(vectors) > 1 else 0]
+        evs[position] = float(np.real(vector.expectation_value(operators[int(obs_of[position])])))
+    metadata = {
+        "target_precision": pub.precision,
+        "shots": 0,
+        "circuit_metadata": pub.circuit.metadata,
+        "haiqu_job_id": job.id,
+        "stds_source": "exact",
+        "num_evaluations": int(evs.size),
+    }
+    return PubResult(DataBin(evs=evs, stds=np.zeros(pub.shape), shape=pub.shape), metadata=metadata)
 
 
 def _unsent_result(item: _PreparedPub) -> PubResult:

@@ -438,8 +438,9 @@ class SamplerOptions(CommonOptions):
 class EstimatorOptions(CommonOptions):
     """Options of :class:`~qiskit_haiqu.HaiquEstimator`."""
 
-    default_precision: float = Field(default=0.015625, gt=0)
-    """Target precision of pubs that set none; shots = ceil(1 / precision**2)."""
+    default_precision: float = Field(default=0.015625, ge=0)
+    """Target precision of pubs that set none; shots = ceil(1 / precision**2). ``0`` asks
+    for exact values (a statevector run of the service, up to 20 qubits)."""
     default_shots: int | None = Field(default=None, ge=1, strict=True)
     """When set, every pub runs with exactly this many shots, whatever its precision."""
 

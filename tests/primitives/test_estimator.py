@@ -191,10 +191,24 @@ def test_width_mismatch_rejected_before_any_request(client, request_log):
     assert request_log.api_calls() == []
 
 
-def test_precision_zero_refused(client, request_log):
-    with pytest.raises(ValueError, match="greater than 0"):
-        HaiquEstimator("aer_simulator", client=client).run([(_bell(), "ZZ")], precision=0.0)
-    assert request_log.api_calls() == []
+def test_precision_zero_gives_exact_values_from_a_statevector_run(client, request_log):
+    """As StatevectorEstimator's default: exact values, stds 0, any broadcast."""
+    theta = Parameter("theta")
+    qc = QuantumCircuit(2)
+    qc.ry(theta, 0)
+    qc.cx(0, 1)
+    observables = [[SparsePauliOp("ZZ")], [SparsePauliOp(["XX", "ZI"], [0.5, 1.0])]]
+    values = np.linspace(0, np.pi, 5).reshape(-1, 1)
+    reference = StatevectorEstimator().run([(qc, observables, values)]).result()[0]
+    measured = qc.copy()
+    measured.measure_all()  # final measurements are ignored, as for any of our pubs
+    pub = (measured, observables, values)
+    ours = HaiquEstimator("aer_simulator", client=client).run([pub], precision=0).result()[0]
+    np.testing.assert_allclose(ours.data.evs, reference.data.evs, atol=1e-12)
+    assert np.all(ours.data.stds == 0)
+    assert ours.metadata["stds_source"] == "exact"
+    runs = [e for e in request_log.entries() if e["method"] == "POST" and e["path"] == "/run"]
+    assert len(runs) == 1  # one statevector run for the five bound circuits
 
 
 def test_transpiled_circuit_with_layout(client):

@@ -53,10 +53,10 @@ CASES: list[Case] = [
     ("shots negative", lambda s, e: s.run([(bell(), None, -5)]), ValueError, "positive"),
     ("shots not an integer", lambda s, e: s.run([bell()], shots=2.5), TypeError, "integer"),
     (
-        "precision 0",
-        lambda s, e: e.run([(bell(), "ZZ")], precision=0),
+        "precision 0 on a circuit wider than the statevector run",
+        lambda s, e: e.run([(QuantumCircuit(21), "Z" * 21)], precision=0),
         ValueError,
-        "greater than 0",
+        "limited to 20 qubits",
     ),
     (
         "precision negative",
