@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp, QuantumCircuit
 from qiskit.primitives import (
     BaseEstimatorV2,
     DataBin,
@@ -49,6 +49,8 @@ __all__ = ["MAX_STATEVECTOR_QUBITS", "HaiquEstimator"]
 
 MAX_STATEVECTOR_QUBITS = 20
 """Widest circuit of the service's statevector run (``run_type="StatevectorRun"``)."""
+
+_NON_UNITARY = frozenset({"reset", "measure", "initialize"})
 
 
 class _PreparedPub:
@@ -244,6 +246,19 @@ def _bound(circuit: QuantumCircuit, rows: np.ndarray, index: int) -> list[Quantu
             f"Pub {index}: precision 0 asks for exact values, which come from the service's "
             f"statevector run, limited to {MAX_STATEVECTOR_QUBITS} qubits; the circuit has "
             f"{circuit.num_qubits}. Give a precision > 0 (shot-based estimates)."
+        )
+    mixed = sorted(
+        {
+            instruction.name
+            for instruction in circuit.data
+            if instruction.name in _NON_UNITARY or isinstance(instruction.operation, ControlFlowOp)
+        }
+    )
+    if mixed:
+        raise ValueError(
+            f"Pub {index}: precision 0 asks for exact values from the service's statevector "
+            f"run, which simulates a pure state; the circuit has {', '.join(mixed)}. Give a "
+            "precision > 0: the sampled estimate averages the circuit's whole mixture."
         )
     if not circuit.num_parameters:
         return [circuit]

@@ -261,3 +261,15 @@ def test_empty_observables_refused(client, request_log):
             [(_bell(), SparsePauliOp(["ZZ", "ZZ"], [1.0, -1.0]).simplify())]
         )
     assert request_log.count("POST", "/run") == 0
+
+
+def test_precision_zero_on_a_circuit_with_a_reset_is_refused_before_any_request(
+    client, request_log
+):
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.reset(0)
+    with pytest.raises(ValueError, match="the circuit has reset. Give a precision > 0"):
+        HaiquEstimator("aer_simulator", client=client).run([(qc, "ZI")], precision=0)
+    assert request_log.api_calls() == []
