@@ -17,6 +17,7 @@ __all__ = ["HaiquService"]
 
 logger = logging.getLogger("qiskit_haiqu")
 
+
 class HaiquService:
     """The Haiqu service: its devices as Qiskit backends, and the jobs you submitted.
 

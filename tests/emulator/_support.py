@@ -74,4 +74,3 @@ class Api:
         job = self.wait(self.submit(**body)["id"])
         assert job["status"] == "Done", job.get("logs")
         return job
-

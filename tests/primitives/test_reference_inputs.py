@@ -29,10 +29,14 @@ def test_a_clifford_in_a_circuit_runs_as_the_reference_runs_it(client):
     qc.measure_all()
     ours = HaiquSampler("aer_simulator", client=client).run([qc], shots=200).result()[0]
     reference = StatevectorSampler().run([qc], shots=200).result()[0]
-    assert set(ours.data.meas.get_counts()) == set(reference.data.meas.get_counts()) == {
-        "01",
-        "10",
-    }
+    assert (
+        set(ours.data.meas.get_counts())
+        == set(reference.data.meas.get_counts())
+        == {
+            "01",
+            "10",
+        }
+    )
 
 
 def test_a_float32_precision_is_taken(client):

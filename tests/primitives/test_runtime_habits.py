@@ -217,9 +217,7 @@ def test_the_options_page_lists_every_runtime_name():
     assert not missing
 
 
-def test_v1_calls_through_run_are_refused_with_the_pub_form_before_any_request(
-    client, request_log
-):
+def test_v1_calls_through_run_are_refused_with_the_pub_form_before_any_request(client, request_log):
     from qiskit_haiqu import HaiquEstimator, HaiquSampler
 
     circuit = _parameterised()
