@@ -439,3 +439,21 @@ def test_isa_widths_still_bounded(client):
     full.measure_all()
     with pytest.raises(RequestValidationError, match=r"The circuit has 13 qubits; fake_algiers"):
         HaiquSampler("fake_algiers", client=client).run([full])
+
+
+def test_skip_transpilation_runs_an_isa_circuit_as_it_is(manila, request_log):
+    """The server receives the ISA circuit as it is; a circuit outside the device's
+    instruction set is refused, naming the fix, instead of being silently transpiled."""
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.measure_all()
+    isa = generate_preset_pass_manager(1, backend=manila, seed_transpiler=7).run(qc)
+    options = {"device_options": {"skip_transpilation": True, "seed_simulator": 3}}
+    sampler = HaiquSampler(mode=manila, options=options)
+    counts = sampler.run([isa], shots=400).result()[0].data.meas.get_counts()
+    assert counts.get("00", 0) + counts.get("11", 0) > 300  # a Bell pair, with device noise
+    sent = [e for e in request_log.entries() if e["method"] == "POST" and e["path"] == "/run"]
+    assert len(sent) == 1
+    with pytest.raises(RequestValidationError, match="not in fake_manila's instruction set"):
+        sampler.run([qc], shots=10)  # h is not a fake_manila gate

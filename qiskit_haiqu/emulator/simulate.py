@@ -126,6 +126,7 @@ class RunPlan:
     use_mitigation: bool = False
     readout_mitigation: bool = True
     statevector: bool = False
+    skip_transpilation: bool = False
     with_parameters: bool = False
     with_observables: bool = False
 
@@ -190,7 +191,7 @@ class Simulator:
     def _sample(
         self, plan: RunPlan, entry: Entry, simulator: AerSimulator, seed: int | None
     ) -> Any:
-        prepared = self._prepare(plan.device_id, entry, strip_measurements=False)
+        prepared = self._prepare(plan, entry, strip_measurements=False)
         num_experiments = 1 if entry.rows is None else len(entry.rows)
         run_options: dict[str, Any] = {"shots": plan.shots}
         if seed is not None:
@@ -237,7 +238,7 @@ class Simulator:
                 plan, entry, simulator, list(labels), seed, num_rows
             )
             # Readout shrinks each term by its support's factor (a symmetric, twirled readout).
-            physical = self._prepare(plan.device_id, entry, strip_measurements=True).physical
+            physical = self._prepare(plan, entry, strip_measurements=True).physical
             readout = self._readout_errors(plan, simulator)
             factors = np.array([readout.pauli_attenuation(label, physical) for label in labels])
             measured, term_variance = _measure(samples, exact, factors, plan.shots, rng)
@@ -274,7 +275,7 @@ class Simulator:
         ``min(shots, max_trajectories)`` trajectories is one random run of the circuit, and
         their mean is the value of the whole mixture.
         """
-        prepared = self._prepare(plan.device_id, entry, strip_measurements=True)
+        prepared = self._prepare(plan, entry, strip_measurements=True)
         spec = self._catalog.spec(plan.device_id)
         noisy = plan.noise_model is not None or (spec is not None and spec.noisy)
         content = _non_unitary(prepared.circuit)
@@ -330,8 +331,9 @@ class Simulator:
             return DeviceCatalog.with_noise(plan.noise_model, plan.method, plan.bond_dim)
         return self._catalog.simulator(plan.device_id, plan.method, plan.bond_dim)
 
-    def _prepare(self, device_id: str, entry: Entry, *, strip_measurements: bool) -> _Prepared:
-        key = (device_id, entry.circuit_id, strip_measurements)
+    def _prepare(self, plan: RunPlan, entry: Entry, *, strip_measurements: bool) -> _Prepared:
+        device_id = plan.device_id
+        key = (device_id, entry.circuit_id, strip_measurements, plan.skip_transpilation)
         with self._lock:
             prepared = self._prepared.get(key)
         if prepared is not None:
@@ -344,7 +346,10 @@ class Simulator:
             circuit._layout = None  # noqa: SLF001 - there is no public way to drop it
         if strip_measurements:
             circuit = circuit.remove_final_measurements(inplace=False)
-        if device_id == AER_SIMULATOR:
+        if plan.skip_transpilation:
+            # Run as received (validation checked a fake device's instruction set).
+            transpiled = circuit
+        elif device_id == AER_SIMULATOR:
             # Aer's basis without its coupling map, which caps widths (MPS goes wider).
             basis = _standard_names(self._catalog.simulator(AER_SIMULATOR, None, None))
             transpiled = transpile(

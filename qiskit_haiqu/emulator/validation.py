@@ -113,6 +113,8 @@ def build_plan(
     _check_widths(
         records, observables, device_id, spec.noisy, options, statevector, catalog, settings, errors
     )
+    if options.skip_transpilation and spec.noisy and not statevector:
+        _check_instruction_set(records, device_id, catalog, errors)
     if errors:
         raise InvalidRequest(errors)
     entries = [
@@ -133,6 +135,7 @@ def build_plan(
         use_mitigation=bool(request.use_mitigation),
         readout_mitigation=options.readout_mitigation,
         statevector=statevector,
+        skip_transpilation=options.skip_transpilation,
         with_parameters=request.parameters is not None,
         with_observables=request.observables is not None,
     )
@@ -152,6 +155,13 @@ class _Options:
         self.bond_dim: int | None = None
         self.noise_model: NoiseModel | None = None
         self.readout_mitigation = True
+        self.skip_transpilation = False
+        skip = options.get("skip_transpilation")
+        if skip is not None:
+            if not isinstance(skip, bool):
+                bad("skip_transpilation", "skip_transpilation must be a boolean.")
+            else:
+                self.skip_transpilation = skip
         mitigation = options.get("error_mitigation_options")
         if mitigation is not None:
             # Only readout mitigation is emulated; the other switches are accepted and
@@ -524,6 +534,35 @@ def _check_widths(
                     "too_large",
                 )
             )
+
+
+def _check_instruction_set(
+    records: Sequence[CircuitRecord],
+    device_id: str,
+    catalog: DeviceCatalog,
+    errors: list[dict[str, Any]],
+) -> None:
+    """With ``skip_transpilation``, a device runs only circuits in its instruction set."""
+    target = catalog.backend(device_id).target
+    for index, record in enumerate(records):
+        circuit = record.circuit
+        for instruction in circuit.data:
+            name = instruction.operation.name
+            if name == "barrier":
+                continue
+            qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
+            if not target.instruction_supported(name, qubits):
+                errors.append(
+                    error(
+                        ("body", "circuit_ids", index),
+                        f"With skip_transpilation the circuit runs as it is, but {name} on "
+                        f"qubits {list(qubits)} is not in {device_id}'s instruction set. "
+                        f"Transpile it for {device_id} (its backend's target), or drop "
+                        "skip_transpilation.",
+                        "not_in_target",
+                    )
+                )
+                break
 
 
 def _active_qubits(
