@@ -34,6 +34,7 @@ from qiskit_haiqu.errors import (
     UnknownOptionError,
 )
 from qiskit_haiqu.primitives import (
+    DeviceCredentials,
     ErrorMitigationOptions,
     EstimatorOptions,
     HaiquEstimator,
@@ -47,6 +48,7 @@ from qiskit_haiqu.service import HaiquService
 
 __all__ = [
     "AuthenticationError",
+    "DeviceCredentials",
     "ErrorMitigationOptions",
     "EstimatorOptions",
     "HaiquAPIError",
