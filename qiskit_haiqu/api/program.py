@@ -8,7 +8,7 @@ would. :func:`program_problems` states the SDK's rules of a well-formed program.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,7 +54,7 @@ TRANSPILATION_FIELDS = (
 )
 """The fields of a transpilation layer, in the SDK's order (it sends each one, null if unset)."""
 
-AUXILIARY_LAYER_TYPES = (
+AuxiliaryLayerType = Literal[
     "observable_split",
     "noise_tailoring",
     "dynamical_decoupling",
@@ -62,7 +62,8 @@ AUXILIARY_LAYER_TYPES = (
     "advanced_dist_mitigation",
     "advanced_readout_mitigation",
     "qwc_compute",
-)
+]
+AUXILIARY_LAYER_TYPES: tuple[str, ...] = get_args(AuxiliaryLayerType)
 """Fine-grained steps of hand-built pipelines: layers without fields of their own."""
 
 
@@ -157,15 +158,7 @@ class ReadoutBasisLayer(_Layer):
 class AuxiliaryLayer(_Layer):
     """One of :data:`AUXILIARY_LAYER_TYPES`."""
 
-    type: Literal[
-        "observable_split",
-        "noise_tailoring",
-        "dynamical_decoupling",
-        "advanced_obs_mitigation",
-        "advanced_dist_mitigation",
-        "advanced_readout_mitigation",
-        "qwc_compute",
-    ]
+    type: AuxiliaryLayerType
 
 
 Layer = Annotated[
