@@ -1,4 +1,9 @@
-"""Shared helpers of the benchmark scripts: argument parsing, timing and printing."""
+"""Shared helpers of the benchmark scripts: argument parsing, timing, printing, and targets.
+
+Each script records its issue-14 targets with :func:`record` (a :class:`Target`: what,
+measured, target, met); ``python -m bench`` runs every script in one process and prints all
+of them at the end in one table (:func:`print_targets`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,44 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the targets table: a figure measured in this run beside its target."""
+
+    what: str
+    measured: str
+    target: str
+    met: bool
+
+
+TARGETS: list[Target] = []
+"""Every target recorded in this process, in order (``python -m bench`` prints them)."""
+
+
+def record(what: str, measured: str, target: str, met: bool) -> Target:
+    """Record (and return) one measured target."""
+    row = Target(what, measured, target, bool(met))
+    TARGETS.append(row)
+    return row
+
+
+def print_targets(rows: list[Target], title: str = "targets") -> None:
+    """Print ``rows`` as a table: what | measured | target | met."""
+    names = ("what", "measured", "target", "met")
+    cells = [(r.what, r.measured, r.target, "yes" if r.met else "no") for r in rows]
+    widths = [max(len(cell[i]) for cell in [names, *cells]) for i in range(len(names))]
+    print(f"\n== {title}")
+    for cell in [names, tuple("-" * w for w in widths), *cells]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) + " |")
+
+
+def report_targets(rows: list[Target]) -> None:
+    """Print a script's own targets (``python -m bench`` prints them all again at the end)."""
+    if rows:
+        print_targets(rows, "targets")
 
 
 def parse_args(description: str) -> argparse.Namespace:
