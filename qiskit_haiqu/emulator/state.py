@@ -214,6 +214,11 @@ class EmulatorState:
                 self._retire(job_id)
             return True
 
+    def job_count(self) -> int:
+        """How many jobs the store holds (running and finished)."""
+        with self._lock:
+            return len(self._jobs)
+
     def job_expired(self, job_id: str) -> bool:
         """Whether ``job_id`` was a job forgotten under the retention limit."""
         with self._lock:

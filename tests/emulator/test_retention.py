@@ -58,12 +58,14 @@ def test_jobs_still_running_are_never_forgotten():
 
     for job_id in ("a", "b", "c"):
         state.add_job(job(job_id))
+    assert state.job_count() == 3
     state.update_job("a", status="Done")
     state.update_job("b", status="Done")  # "a" goes: only one finished job is kept
     assert state.get_job("a") is None
     assert state.job_expired("a")
     assert state.get_job("b") is not None
     assert state.get_job("c") is not None  # still running: kept whatever the count
+    assert state.job_count() == 2
 
 
 def test_the_limit_must_not_be_negative():
