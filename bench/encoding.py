@@ -17,7 +17,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit_ibm_runtime.utils.json import RuntimeEncoder
 
 from bench._common import best_of, parse_args, report
-from qiskit_haiqu.primitives.estimator import _prepare, _wire_group
+from qiskit_haiqu.primitives.estimator import _planned_job, _prepare
 from qiskit_haiqu.translate.circuits import circuit_fingerprint
 
 
@@ -42,12 +42,13 @@ def haiqu_body(pub: EstimatorPub) -> bytes:
     it computes on every call to find the uploaded circuit's id."""
     item = _prepare(pub, 0, None)
     circuit_fingerprint(item.circuit)
-    group = _wire_group([item])
+    job = _planned_job([item], [0])
     fields = {
         "experiment_id": "exp-bench",
-        "circuit_ids": ["circ-bench"] * len(group.circuits),
-        "shots": group.shots,
-        **group.fields,
+        "circuit_ids": ["circ-bench"] * len(job.circuits),
+        "shots": job.shots,
+        "parameters": job.parameters,
+        "observables": job.observables,
     }
     return orjson.dumps(fields, option=orjson.OPT_SERIALIZE_NUMPY)
 

@@ -236,22 +236,17 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 
 def _wait(client: HaiquClient, job_ids: list[str]) -> None:
     """Poll jobs until they are final, showing their progress on standard error."""
-    from qiskit.primitives import PrimitiveResult
-
-    from qiskit_haiqu.primitives.job import HaiquJob
+    from qiskit_haiqu.primitives.polling import JobWatch, PollingPolicy
     from qiskit_haiqu.primitives.progress import TerminalProgress
 
     jobs: list[Any] = [client.get_job(job_id) for job_id in job_ids]
-    # The primitive job's polling and progress, reused; only waiting: nothing is decoded.
-    handle = HaiquJob(
+    JobWatch(
         client,
         jobs,
-        lambda _: PrimitiveResult([]),
         device_id=jobs[0].device_id,
-        max_poll_interval=1.0,
+        policy=PollingPolicy(max_interval=1.0),
         progress=TerminalProgress(),
-    )
-    handle.wait_for_final_state()
+    ).wait()
 
 
 def _missing_result(job: RunJob | BaseJob, argument: str) -> str | None:

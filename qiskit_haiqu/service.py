@@ -11,7 +11,7 @@ from qiskit_haiqu.backend import HaiquBackend
 from qiskit_haiqu.primitives import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions
 from qiskit_haiqu.primitives.retrieval import job_kind, reattach
-from qiskit_haiqu.primitives.runner import JobRunner
+from qiskit_haiqu.primitives.submission import Submitter
 
 __all__ = ["HaiquService"]
 
@@ -84,7 +84,7 @@ class HaiquService:
         Raises:
             HaiquInputError: no device has that name (the message lists those there are).
         """
-        return HaiquBackend(JobRunner(self._client, name).device(), self._client)
+        return HaiquBackend(Submitter(self._client, name).device(), self._client)
 
     def job(self, job_id: str) -> HaiquJob:
         """A job submitted earlier by a HaiquSampler or HaiquEstimator, from any process.

@@ -1,61 +1,49 @@
-"""What HaiquSampler and HaiquEstimator have in common: construction, options, submission."""
+"""What HaiquSampler and HaiquEstimator share: construction, the flow of a run, reattaching.
+
+The shared algorithm lives here (template methods); a primitive supplies only what differs:
+how its pubs are grouped into jobs and written to the wire (``_group_key``, ``_entries``,
+``_planned_job``), how a pub's result is read (``_pub_result``, ``_dry_run_result``,
+``_unsent_result``) and how a stored job gives its pubs back (``_rebuild``).
+
+The flow of one ``run()``: the subclass validates its pubs, :meth:`HaiquPrimitive._plan`
+makes a :class:`~qiskit_haiqu.primitives.plan.RunPlan` (no request),
+:meth:`HaiquPrimitive._start` hands it to the
+:class:`~qiskit_haiqu.primitives.submission.Submitter` and wraps the jobs in a
+:class:`~qiskit_haiqu.HaiquJob`, whose ``result()`` calls :meth:`HaiquPrimitive._decode`
+with the same plan.
+"""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import PrimitiveResult
 from qiskit.providers import BackendV2
 
-from qiskit_haiqu.api.client import TOKEN_PREFIX, HaiquClient
-from qiskit_haiqu.api.models import RunJob, RunSubmit
-from qiskit_haiqu.errors import HaiquError, HaiquInputError
+from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.api.models import RunJob
+from qiskit_haiqu.errors import HaiquInputError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
+from qiskit_haiqu.primitives.plan import PlannedJob, RunPlan, job_members
+from qiskit_haiqu.primitives.polling import PollingPolicy
 from qiskit_haiqu.primitives.progress import progress_hook
-from qiskit_haiqu.primitives.runner import JobRunner, jobs_with_context, submission_fields
-from qiskit_haiqu.translate.job_context import fit_description
+from qiskit_haiqu.primitives.reading import (
+    job_results,
+    jobs_with_context,
+    result_metadata,
+    stored_circuit,
+)
+from qiskit_haiqu.primitives.submission import DESCRIPTION_ROOM, Submitter
 
-__all__ = ["DESCRIPTION_ROOM", "HaiquPrimitive", "WireGroup"]
+__all__ = ["DESCRIPTION_ROOM", "HaiquPrimitive"]
 
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
-
-
-def _description_room() -> int:
-    """Characters of a job description the primitive may fill.
-
-    The wire holds ``RunSubmit.description``'s maximum (1024), and the client appends its
-    submission token (``[qh:<32 hex digits>]``) after a space; it cuts what is longer.
-    """
-    limit = min(
-        int(item.max_length)
-        for item in RunSubmit.model_fields["description"].metadata
-        if getattr(item, "max_length", None) is not None
-    )
-    return limit - (len(TOKEN_PREFIX) + 32 + 1) - 1
-
-
-DESCRIPTION_ROOM = _description_room()
-"""Characters of a job description left for ``options.job_description`` and the context."""
-
-
-def _cancel_partial(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquError) -> None:
-    """Cancel the jobs of a run whose later part was refused, and say so in ``error``."""
-    outcomes = []
-    for job in jobs:
-        try:
-            status = client.cancel_job(job.id).status
-        except HaiquError:
-            status = "cancel failed"
-        outcomes.append(f"{job.id} ({status})")
-    error.message = (
-        f"{error.message} The run was split into several jobs and this part was refused, so "
-        f"the parts already submitted were cancelled: {', '.join(outcomes)}."
-    )
-    error.args = (error.message,)
+PubT = TypeVar("PubT")
+ResultT = TypeVar("ResultT")
 
 
 def _is_mode_like(value: object) -> bool:
@@ -100,26 +88,18 @@ def _from_mode(
     return mode.name, backend_client
 
 
-class WireGroup:
-    """The pubs that travel in one ``POST /run`` and the body fields they make."""
-
-    def __init__(
-        self,
-        shots: int,
-        circuits: list[QuantumCircuit],
-        fields: dict[str, Any],
-        context: str | None = None,
-    ) -> None:
-        self.shots = shots
-        self.circuits = circuits  # one per circuit entry, in circuit_ids order
-        self.fields = fields  # parameters / observables of the body
-        self.context = context  # the marker that lets another process decode the job
+_SelfT = TypeVar("_SelfT", bound="HaiquPrimitive[Any, Any, Any]")
 
 
-class HaiquPrimitive(Generic[OptionsT]):
-    """Construction and submission shared by the Haiqu primitives."""
+class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
+    """Construction, submission, decoding and reattachment shared by the Haiqu primitives.
+
+    Type parameters: the options class, the primitive's validated pub (what planning and
+    decoding read) and its pub result.
+    """
 
     _options_class: type[OptionsT]
+    _kind: str  # "sampler" or "estimator": written in, and checked on, stored jobs
 
     def __init__(
         self,
@@ -152,7 +132,7 @@ class HaiquPrimitive(Generic[OptionsT]):
         if mode is not None:
             device_id, client = _from_mode(type(self).__name__, mode, device_id, client)
         self._options = coerce_options(self._options_class, options)
-        self._runner = JobRunner(client, "aer_simulator" if device_id is None else device_id)
+        self._submitter = Submitter(client, "aer_simulator" if device_id is None else device_id)
 
     @property
     def options(self) -> OptionsT:
@@ -166,12 +146,12 @@ class HaiquPrimitive(Generic[OptionsT]):
     @property
     def client(self) -> HaiquClient:
         """The client this primitive talks through."""
-        return self._runner.client
+        return self._submitter.client
 
     @property
     def device_id(self) -> str:
         """The device this primitive runs on."""
-        return self._runner.device_id
+        return self._submitter.device_id
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle the primitive as its class, device, options and client settings.
@@ -187,135 +167,155 @@ class HaiquPrimitive(Generic[OptionsT]):
         settings = self.client.portable_settings()
         return (restore_primitive, (type(self), self.device_id, options, settings))
 
-    def _reattached(
+    def close(self) -> None:
+        """Close the client if this primitive made it (one passed in stays open)."""
+        self._submitter.close()
+
+    def __enter__(self: _SelfT) -> _SelfT:
+        return self
+
+    def __exit__(
         self,
-        job_id: str,
-        kind: str,
-        rebuild: Callable[
-            [HaiquClient, Sequence[tuple[RunJob, dict[str, Any]]]], tuple[Any, list[list[int]]]
-        ],
-        decode: Callable[[Any, list[list[int]], Sequence[RunJob], str], PrimitiveResult[Any]],
-    ) -> HaiquJob:
-        """A job handle on jobs submitted earlier (see ``job()`` of the primitives).
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- what each primitive supplies ---------------------------------------------------
+
+    def _group_key(self, pub: PubT) -> Hashable | None:
+        """What pubs must share to travel in one job; ``None``: answered locally, not sent."""
+        raise NotImplementedError
+
+    def _entries(self, pub: PubT) -> int:
+        """How many circuit entries of its job the pub takes."""
+        raise NotImplementedError
+
+    def _planned_job(self, pubs: Sequence[PubT], members: list[int]) -> PlannedJob:
+        """The job that carries ``pubs`` (whose plan indices are ``members``)."""
+        raise NotImplementedError
+
+    def _pub_result(self, pub: PubT, values: Sequence[Any], job: RunJob, entry: int) -> ResultT:
+        """The result of a sent pub from its slice of the job's results (from ``entry``)."""
+        raise NotImplementedError
+
+    def _dry_run_result(self, pub: PubT, job: RunJob) -> ResultT:
+        """The result of a pub whose job was a dry run (which runs nothing)."""
+        raise NotImplementedError
+
+    def _unsent_result(self, pub: PubT) -> ResultT:
+        """The result of a pub that was answered without the service."""
+        raise NotImplementedError
+
+    def _rebuild(
+        self, job: RunJob, context: dict[str, Any], circuit: Callable[[str], QuantumCircuit]
+    ) -> list[PubT]:
+        """The pubs a stored job was submitted with (enough of them to decode it).
 
         Args:
-            job_id: The primitive job id (Haiqu ids joined by ``";"``).
-            kind: ``"sampler"`` or ``"estimator"``: the primitive the jobs must come from.
-            rebuild: Rebuilds the submitted pubs, and their indices per job, from the jobs and
-                the context stored in their descriptions.
-            decode: Builds the result from those pubs, the final jobs and the device id.
+            job: The job as the service stores it.
+            context: The context the primitive wrote in its description.
+            circuit: A stored circuit by id (fetched once per reattachment).
         """
-        client = self._runner.client
-        found = jobs_with_context(client, job_id, kind)
-        pubs, grouped = rebuild(client, found)
+        raise NotImplementedError
+
+    def _check_decoded(self, results: Sequence[ResultT]) -> None:
+        """Called with every pub's result once decoded (warnings go here)."""
+
+    # -- the shared algorithm -----------------------------------------------------------
+
+    def _plan(self, pubs: list[PubT], options: OptionsT) -> RunPlan[PubT]:
+        """The jobs that carry the pubs: grouped by key, none over ``max_circuits_per_job``."""
+        keys = [(i, self._group_key(pub)) for i, pub in enumerate(pubs)]
+        members = job_members(
+            [(i, key) for i, key in keys if key is not None],
+            [self._entries(pub) for pub in pubs],
+            options.max_circuits_per_job,
+        )
+        return RunPlan(pubs, [self._planned_job([pubs[i] for i in m], m) for m in members])
+
+    def _start(self, plan: RunPlan[PubT], options: OptionsT) -> HaiquJob:
+        """Submit the plan's jobs (if any) and return the handle that decodes through it."""
+        submitter = self._submitter
+        device_id = submitter.device_id
+
+        def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[ResultT]:
+            return self._decode(plan, jobs, device_id)
+
+        if not plan.jobs:
+            return HaiquJob(submitter.client, [], decode, device_id=device_id, result=decode([]))
+        options = options.for_device(device_id)
+        submission = submitter.submit(plan, options, type(self).__name__)
+        expected = submitter.durations.expected()
+        return HaiquJob(
+            submitter.client,
+            submission.jobs,
+            decode,
+            device_id=device_id,
+            # A loop's jobs take about as long as the previous ones: poll first just after.
+            polling=self._polling(None if expected is None else 1.1 * expected + 0.001),
+            # The first run of a new circuit includes one-time work on the server: not typical.
+            durations=None if submission.new_circuits else submitter.durations,
+            progress=progress_hook(options.progress),
+        )
+
+    def _polling(self, first: float | None = None) -> PollingPolicy:
+        return PollingPolicy(
+            interval=self._options.poll_interval,
+            max_interval=self._options.max_poll_interval,
+            first=first,
+        )
+
+    def _decode(
+        self, plan: RunPlan[PubT], jobs: Sequence[RunJob], device_id: str
+    ) -> PrimitiveResult[ResultT]:
+        """The primitive result of the plan's final jobs, pubs in input order."""
+        results: list[ResultT | None] = [None] * len(plan.pubs)
+        for planned, job in zip(plan.jobs, jobs, strict=True):
+            values = job_results(job, planned.total_entries)
+            for index, part in planned.slices():
+                pub = plan.pubs[index]
+                if values is None:
+                    results[index] = self._dry_run_result(pub, job)
+                else:
+                    results[index] = self._pub_result(pub, values[part], job, part.start)
+        final = [
+            result if result is not None else self._unsent_result(plan.pubs[i])
+            for i, result in enumerate(results)
+        ]
+        self._check_decoded(final)
+        return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+
+    def _reattach(self, job_id: str) -> HaiquJob:
+        """A handle on jobs submitted earlier: their plan rebuilt from what the service stored."""
+        client = self._submitter.client
+        found = jobs_with_context(client, job_id, self._kind)
+        cache: dict[str, QuantumCircuit] = {}
+
+        def circuit(circuit_id: str) -> QuantumCircuit:
+            return stored_circuit(client, circuit_id, cache)
+
+        pubs: list[PubT] = []
+        planned: list[PlannedJob] = []
+        for job, context in found:
+            rebuilt = self._rebuild(job, context, circuit)
+            members = list(range(len(pubs), len(pubs) + len(rebuilt)))
+            entries = [self._entries(pub) for pub in rebuilt]
+            planned.append(PlannedJob(members, entries, job.shots, []))
+            pubs.extend(rebuilt)
+        plan = RunPlan(pubs, planned)
         jobs = [job for job, _ in found]
         device_id = jobs[0].device_id
+
+        def decode(final: Sequence[RunJob]) -> PrimitiveResult[ResultT]:
+            return self._decode(plan, final, device_id)
+
         return HaiquJob(
             client,
             jobs,
-            lambda final: decode(pubs, grouped, final, device_id),
-            device_id=device_id,
-            poll_interval=self._options.poll_interval,
-            max_poll_interval=self._options.max_poll_interval,
-            progress=progress_hook(self._options.progress),
-        )
-
-    def _descriptions(self, text: str, groups: Sequence[WireGroup]) -> list[str]:
-        """Each group's job description: ``text``, then the group's context, which is never cut.
-
-        Warns (``UserWarning``) when ``text`` had to be shortened to make room for a
-        context, and when a context is too large to store at all (its job is then decoded
-        by this process only).
-        """
-        descriptions: list[str] = []
-        cuts: list[int] = []
-        unstored: list[int] = []
-        for group in groups:
-            fitted = None
-            if group.context is not None:
-                fitted = fit_description(text, group.context, DESCRIPTION_ROOM)
-                if fitted is None:
-                    unstored.append(len(group.context))
-            description, cut = fitted or (text[:DESCRIPTION_ROOM].strip(), 0)
-            descriptions.append(description)
-            cuts.append(cut)
-        owner = type(self).__name__
-        jobs = "the Haiqu job" if len(groups) == 1 else f"{len(groups)} Haiqu jobs"
-        if any(cuts):
-            shortened = sum(1 for cut in cuts if cut)
-            which = jobs if shortened == len(groups) else f"{shortened} of the {jobs}"
-            warnings.warn(
-                f"options.job_description ({len(text)} characters) was shortened by up to "
-                f"{max(cuts)} characters in the description of {which} of this run: a job "
-                f"description holds {DESCRIPTION_ROOM} characters besides the submission "
-                f"token, and the layout stored after your text, which lets "
-                f"{owner}.job(job_id) decode the job in another process, comes first. Keep "
-                f"job_description to {len(text) - max(cuts)} characters to have it whole.",
-                UserWarning,
-                stacklevel=4,
-            )
-        if unstored:
-            which = jobs if len(unstored) == len(groups) else f"{len(unstored)} of the {jobs}"
-            warnings.warn(
-                f"The layout of {which} of this run is too large to store in a job "
-                f"description ({max(unstored)} characters; {DESCRIPTION_ROOM} fit): this "
-                f"process gets the result as usual, but {owner}.job(job_id) in another process "
-                "will not be able to decode it. Submit fewer pubs per run(), or lower "
-                "options.max_circuits_per_job, to keep the jobs reattachable.",
-                UserWarning,
-                stacklevel=4,
-            )
-        return descriptions
-
-    def _submit(
-        self,
-        options: OptionsT,
-        circuits: Sequence[QuantumCircuit],
-        groups: Sequence[WireGroup],
-        decode: Callable[[Sequence[RunJob]], PrimitiveResult[Any]],
-    ) -> HaiquJob:
-        """Upload what is missing, submit one ``POST /run`` per group, wrap the jobs.
-
-        Everything that can be refused without the network (including QPY encoding) is
-        done before the first request.
-        """
-        runner = self._runner
-        options = options.for_device(runner.device_id)
-        prepared = runner.prepare(circuits, options.qpy_version)
-        descriptions = self._descriptions(options.job_description, groups)
-        index = {id(circuit): i for i, circuit in enumerate(circuits)}
-        experiment_id = runner.experiment_id(options.experiment_name)
-        runner.device()
-        ids = runner.circuit_ids(experiment_id, prepared)
-        jobs: list[RunJob] = []
-        try:
-            for group, description in zip(groups, descriptions, strict=True):
-                fields = submission_fields(options, group.circuits)
-                fields["description"] = description
-                fields.update(group.fields)  # the group's own (e.g. a statevector run_type)
-                jobs.append(
-                    runner.submit(
-                        experiment_id=experiment_id,
-                        circuit_ids=[ids[index[id(circuit)]] for circuit in group.circuits],
-                        shots=group.shots,
-                        **fields,
-                    )
-                )
-        except HaiquError as error:
-            if jobs:  # a split run failed part-way: do not leave half of it running unseen
-                _cancel_partial(runner.client, jobs, error)
-            raise
-        expected = runner.expected_duration()
-        return HaiquJob(
-            runner.client,
-            jobs,
             decode,
-            device_id=runner.device_id,
-            poll_interval=options.poll_interval,
-            max_poll_interval=options.max_poll_interval,
-            # A loop's jobs take about as long as the previous ones: poll first just after.
-            first_poll=None if expected is None else 1.1 * expected + 0.001,
-            # The first run of a new circuit includes one-time work on the server: not typical.
-            on_final=None if prepared.new else runner.record_duration,
-            progress=progress_hook(options.progress),
+            device_id=device_id,
+            polling=self._polling(),
+            progress=progress_hook(self._options.progress),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,6 @@ from qiskit.circuit import ControlFlowOp, QuantumCircuit
 from qiskit.primitives import (
     BaseEstimatorV2,
     DataBin,
-    PrimitiveResult,
     PubResult,
     StatevectorEstimator,
 )
@@ -20,20 +19,12 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPu
 from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.quantum_info import SparseObservable, SparsePauliOp, Statevector
 
-from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.errors import HaiquInputError, HaiquInvalidResponseError
-from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
+from qiskit_haiqu.primitives.base import HaiquPrimitive
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
-from qiskit_haiqu.primitives.runner import (
-    group_by,
-    job_results,
-    result_metadata,
-    split_groups,
-    stored_circuit,
-    wire_parameters,
-)
+from qiskit_haiqu.primitives.plan import PlannedJob, wire_parameters
 from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
 from qiskit_haiqu.translate.job_context import write_context
@@ -94,7 +85,7 @@ class _PreparedPub:
         return bool(self.circuit.num_qubits == 0)
 
 
-class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
+class HaiquEstimator(HaiquPrimitive[EstimatorOptions, _PreparedPub, PubResult], BaseEstimatorV2):
     """Estimator V2 on the Haiqu service.
 
     Pubs behave as with Qiskit's own estimators: ``evs`` and ``stds`` shaped like the
@@ -116,6 +107,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
     """
 
     _options_class = EstimatorOptions
+    _kind = "estimator"
 
     def run(
         self, pubs: Iterable[EstimatorPubLike], *v1_args: Any, precision: float | None = None
@@ -141,25 +133,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         prepared = [
             _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
         ]
-        # Empty sweeps and 0-qubit circuits (whose observables are constants) stay local.
-        sent = [i for i, item in enumerate(prepared) if item.pub.size > 0 and not item.local]
-        keys = [(prepared[i].exact, prepared[i].shots, prepared[i].parameterised) for i in sent]
-        grouped = split_groups(
-            [[sent[k] for k in members] for members in group_by(keys).values()],
-            [item.entries for item in prepared],
-            options.max_circuits_per_job,
-        )
-        groups = [_wire_group([prepared[i] for i in members]) for members in grouped]
-
-        def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[PubResult]:
-            return _decode(prepared, grouped, jobs, self.device_id)
-
-        if not groups:
-            return HaiquJob(
-                self._runner.client, [], decode, device_id=self.device_id, result=decode([])
-            )
-        circuits = [circuit for group in groups for circuit in group.circuits]
-        return self._submit(options, circuits, groups, decode)
+        return self._start(self._plan(prepared, options), options)
 
     @property
     def default_precision(self) -> float:
@@ -178,7 +152,41 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions], BaseEstimatorV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquEstimator.
         """
-        return self._reattached(job_id, "estimator", _reattach, _decode)
+        return self._reattach(job_id)
+
+    # -- the estimator's part of the shared algorithm ------------------------------------
+
+    def _group_key(self, pub: _PreparedPub) -> Hashable | None:
+        """Empty sweeps and 0-qubit circuits (whose observables are constants) stay local."""
+        if pub.pub.size == 0 or pub.local:
+            return None
+        return (pub.exact, pub.shots, pub.parameterised)
+
+    def _entries(self, pub: _PreparedPub) -> int:
+        return pub.entries
+
+    def _planned_job(self, pubs: Sequence[_PreparedPub], members: list[int]) -> PlannedJob:
+        return _planned_job(pubs, members)
+
+    def _pub_result(
+        self, pub: _PreparedPub, values: Sequence[Any], job: RunJob, entry: int
+    ) -> PubResult:
+        if pub.exact:
+            return _exact_result(pub, values, job)
+        uncertainty = (job.info or {}).get("uncertainty")
+        part = None if uncertainty is None else uncertainty[entry : entry + len(values)]
+        return _pub_result(pub, values, part, job)
+
+    def _dry_run_result(self, pub: _PreparedPub, job: RunJob) -> PubResult:
+        return _empty_result(pub, job)
+
+    def _unsent_result(self, pub: _PreparedPub) -> PubResult:
+        return _unsent_result(pub)
+
+    def _rebuild(
+        self, job: RunJob, context: dict[str, Any], circuit: Callable[[str], QuantumCircuit]
+    ) -> list[_PreparedPub]:
+        return _rebuild(job, context, circuit)
 
 
 def _coerce(pub: EstimatorPubLike, precision: float | None) -> EstimatorPub:
@@ -279,15 +287,15 @@ def _without_final_measurements(circuit: QuantumCircuit, index: int) -> QuantumC
     return stripped
 
 
-def _wire_group(items: Sequence[_PreparedPub]) -> WireGroup:
-    """The ``POST /run`` fields of pubs that share shots and parameterisation."""
+def _planned_job(items: Sequence[_PreparedPub], members: list[int]) -> PlannedJob:
+    """The job of pubs that share shots and parameterisation (and exactness)."""
+    entries = [item.entries for item in items]
     if items[0].exact:
         # A statevector run of the bound circuits; the values are computed here from the
         # amplitudes. Its job is decoded by this process only (the observables are not
         # stored with it), so it carries no reattachment context.
         bound = [circuit for item in items for circuit in item.bound or []]
-        fields = {"parameters": None, "observables": None, "run_type": "StatevectorRun"}
-        return WireGroup(1, bound, fields, None)
+        return PlannedJob(members, entries, 1, bound, run_type="StatevectorRun")
     circuits: list[QuantumCircuit] = []
     observables: list[list[WirePair]] = []
     rows: list[np.ndarray] = []
@@ -296,10 +304,14 @@ def _wire_group(items: Sequence[_PreparedPub]) -> WireGroup:
             circuits.append(item.circuit)
             observables.append([item.pairs[o] for o in entry.obs_ids])
             rows.append(item.rows[entry.row_ids])
-    parameters = wire_parameters(rows) if items[0].parameterised else None
-    context = write_context({"kind": "estimator", "pubs": [_pub_context(i) for i in items]})
-    return WireGroup(
-        items[0].shots, circuits, {"parameters": parameters, "observables": observables}, context
+    return PlannedJob(
+        members,
+        entries,
+        items[0].shots,
+        circuits,
+        parameters=wire_parameters(rows) if items[0].parameterised else None,
+        observables=observables,
+        context=write_context({"kind": "estimator", "pubs": [_pub_context(i) for i in items]}),
     )
 
 
@@ -315,71 +327,31 @@ def _pub_context(item: _PreparedPub) -> dict[str, Any]:
     }
 
 
-def _reattach(
-    client: HaiquClient, found: Sequence[tuple[RunJob, dict[str, Any]]]
-) -> tuple[list[_PreparedPub], list[list[int]]]:
-    """The pubs the jobs were submitted with (enough of them to decode), grouped by job."""
+def _rebuild(
+    job: RunJob, context: dict[str, Any], circuit: Callable[[str], QuantumCircuit]
+) -> list[_PreparedPub]:
+    """The pubs a stored job was submitted with (enough of them to decode it)."""
     prepared: list[_PreparedPub] = []
-    grouped: list[list[int]] = []
-    circuits: dict[str, QuantumCircuit] = {}
-    for job, context in found:
-        members = []
-        entry = 0
-        for spec in context["pubs"]:
-            circuit = stored_circuit(client, job.circuit_ids[entry], circuits)
-            obs_index = np.array(spec["obs"], dtype=np.intp).reshape(spec["obs_shape"])
-            row_shape = tuple(spec["row_shape"])
-            # The observables only give the pub its shape here; their values are not needed.
-            placeholders = np.empty(obs_index.shape, dtype=object)
-            placeholders.fill(SparseObservable.identity(circuit.num_qubits))
-            pub = EstimatorPub(
-                circuit,
-                ObservablesArray(placeholders, num_qubits=circuit.num_qubits, validate=False),
-                BindingsArray(shape=row_shape),
-                precision=spec["precision"],
-                validate=False,
-            )
-            rows = np.zeros((0, circuit.num_parameters))
-            plan = plan_pub(obs_index, row_shape)
-            members.append(len(prepared))
-            prepared.append(_PreparedPub(pub, circuit, job.shots, rows, [], plan))
-            entry += int(spec["entries"])
-        grouped.append(members)
-    return prepared, grouped
-
-
-def _decode(
-    prepared: Sequence[_PreparedPub],
-    grouped: Sequence[Sequence[int]],
-    jobs: Sequence[RunJob],
-    device_id: str,
-) -> PrimitiveResult[PubResult]:
-    """Turn the final Haiqu jobs into the estimator's result, pubs in input order."""
-    results: list[PubResult | None] = [None] * len(prepared)
-    for members, job in zip(grouped, jobs, strict=True):
-        values = job_results(job, sum(prepared[i].entries for i in members))
-        uncertainty = (job.info or {}).get("uncertainty")
-        entry = 0
-        for index in members:
-            item = prepared[index]
-            count = item.entries
-            if values is None:
-                results[index] = _empty_result(item, job)
-            elif item.exact:
-                results[index] = _exact_result(item, values[entry : entry + count], job)
-            else:
-                results[index] = _pub_result(
-                    item,
-                    values[entry : entry + count],
-                    None if uncertainty is None else uncertainty[entry : entry + count],
-                    job,
-                )
-            entry += count
-    final = [
-        result if result is not None else _unsent_result(prepared[i])
-        for i, result in enumerate(results)
-    ]
-    return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+    entry = 0
+    for spec in context["pubs"]:
+        stored = circuit(job.circuit_ids[entry])
+        obs_index = np.array(spec["obs"], dtype=np.intp).reshape(spec["obs_shape"])
+        row_shape = tuple(spec["row_shape"])
+        # The observables only give the pub its shape here; their values are not needed.
+        placeholders = np.empty(obs_index.shape, dtype=object)
+        placeholders.fill(SparseObservable.identity(stored.num_qubits))
+        pub = EstimatorPub(
+            stored,
+            ObservablesArray(placeholders, num_qubits=stored.num_qubits, validate=False),
+            BindingsArray(shape=row_shape),
+            precision=spec["precision"],
+            validate=False,
+        )
+        rows = np.zeros((0, stored.num_parameters))
+        plan = plan_pub(obs_index, row_shape)
+        prepared.append(_PreparedPub(pub, stored, job.shots, rows, [], plan))
+        entry += int(spec["entries"])
+    return prepared
 
 
 def _exact_result(item: _PreparedPub, states: Sequence[Any], job: RunJob) -> PubResult:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,43 +9,16 @@ from qiskit.primitives import BasePrimitiveJob, PrimitiveResult
 from qiskit.providers import JobStatus as QiskitJobStatus
 
 from qiskit_haiqu.api.client import HaiquClient
-from qiskit_haiqu.api.models import FINAL_STATUSES, BaseJob, JobStatus, RunJob, parse_status
+from qiskit_haiqu.api.models import BaseJob, JobStatus, RunJob
 from qiskit_haiqu.api.redact import redact
-from qiskit_haiqu.errors import (
-    HaiquError,
-    HaiquJobError,
-    JobCancelledError,
-    JobFailedError,
-    JobTimeoutError,
-)
-from qiskit_haiqu.primitives.progress import JobProgress, ProgressCallback
+from qiskit_haiqu.errors import HaiquJobError, JobCancelledError, JobFailedError
+from qiskit_haiqu.primitives.polling import JobWatch, PollingPolicy, RecentDurations
+from qiskit_haiqu.primitives.progress import ProgressCallback
 
 __all__ = ["HaiquJob", "ResultDecoder"]
 
-logger = logging.getLogger("qiskit_haiqu")
-
 ResultDecoder = Callable[[Sequence[RunJob]], PrimitiveResult[Any]]
 """Turns the final Haiqu jobs of one ``run()`` into its :class:`PrimitiveResult`."""
-
-_TO_QISKIT = {
-    JobStatus.SUBMITTED: QiskitJobStatus.INITIALIZING,
-    JobStatus.INITIALIZING: QiskitJobStatus.INITIALIZING,
-    JobStatus.QUEUED: QiskitJobStatus.QUEUED,
-    JobStatus.VALIDATING: QiskitJobStatus.VALIDATING,
-    JobStatus.RUNNING: QiskitJobStatus.RUNNING,
-    JobStatus.DONE: QiskitJobStatus.DONE,
-    JobStatus.ERROR: QiskitJobStatus.ERROR,
-    JobStatus.CANCELLED: QiskitJobStatus.CANCELLED,
-}
-# When sub-jobs differ, the combined status is the first of these that any of them has.
-_PRECEDENCE = (
-    QiskitJobStatus.ERROR,
-    QiskitJobStatus.CANCELLED,
-    QiskitJobStatus.RUNNING,
-    QiskitJobStatus.VALIDATING,
-    QiskitJobStatus.QUEUED,
-    QiskitJobStatus.INITIALIZING,
-)
 
 DASHBOARD_URL = "https://dashboard.haiqu.ai/jobs/{id}"
 
@@ -58,9 +28,10 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
 
     One ``run()`` becomes one Haiqu job, or several when the wire forces a split (pubs with
     different shots, or parameterised and unparameterised circuits together); ``job_id()``
-    then joins the Haiqu ids with ``";"``. Status checks make at most one request per
-    unfinished Haiqu job; ``result()`` polls with a geometric back-off (``poll_interval``
-    growing by half each time up to ``max_poll_interval``) and caches what it returns.
+    then joins the Haiqu ids with ``";"``, and the status means what it means for one job:
+    final once every part is final. Status checks make at most one request per unfinished
+    Haiqu job; ``result()`` polls as the :class:`PollingPolicy` says (a geometric back-off)
+    and caches what it returns.
 
     ``status()`` answers a :class:`qiskit.providers.JobStatus`. Cancelling a job that is
     already final does nothing and returns ``False``.
@@ -73,11 +44,9 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         decoder: ResultDecoder,
         *,
         device_id: str = "",
-        poll_interval: float = 0.01,
-        max_poll_interval: float = 2.0,
+        polling: PollingPolicy | None = None,
         result: PrimitiveResult[Any] | None = None,
-        first_poll: float | None = None,
-        on_final: Callable[[float], None] | None = None,
+        durations: RecentDurations | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
         """Wrap submitted Haiqu jobs.
@@ -88,42 +57,23 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             jobs: The jobs as ``POST /run`` answered them, in result order.
             decoder: Builds the primitive result from the final jobs.
             device_id: The device the jobs run on (for display).
-            poll_interval: Seconds before the first poll.
-            max_poll_interval: Cap of the poll interval.
+            polling: When to poll (:class:`PollingPolicy` defaults when ``None``).
             result: A ready result (for runs that needed no remote job).
-            first_poll: Seconds before the first poll, when the caller expects the job to
-                take about that long (``poll_interval`` otherwise).
-            on_final: Called once, when the job is final, with the seconds the service took
-                from creating the job to finishing it.
+            durations: Told how long the service took, once the job is final.
             progress: Called with a :class:`JobProgress` after each poll while waiting
                 (see :func:`~qiskit_haiqu.primitives.progress.progress_hook`).
         """
         super().__init__(";".join(job.id for job in jobs) or "local-empty")
-        self._client = client
-        self._jobs: dict[str, RunJob | BaseJob] = {job.id: job for job in jobs}
-        self._order = [job.id for job in jobs]
-        self._decoder = decoder
-        self._device_id = device_id
-        self._poll_interval = poll_interval
-        self._max_poll_interval = max_poll_interval
-        self._result = result
-        self._lock = threading.RLock()
-        self._first_poll = (
-            poll_interval if first_poll is None else min(first_poll, max_poll_interval)
+        self._watch = JobWatch(
+            client,
+            jobs,
+            device_id=device_id,
+            policy=polling,
+            durations=durations,
+            progress=progress,
         )
-        self._on_final = on_final
-        self._progress = progress
-        self._created = time.monotonic()
-        self._shown: tuple[str, ...] | None = None  # the statuses of the last snapshot
-        self._shown_final = False
-
-    # -- status --------------------------------------------------------------------------
-
-    def _haiqu_client(self) -> HaiquClient:
-        """The client; a job without one holds no Haiqu job, so it never asks for it."""
-        if self._client is None:
-            raise HaiquError(f"Job {self.job_id()} has no client to ask the service with.")
-        return self._client
+        self._decoder = decoder
+        self._result = result
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle the job as its id and its client's settings (never the API key).
@@ -134,53 +84,30 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         """
         from qiskit_haiqu.primitives.retrieval import restore_job
 
-        if not self._order:
-            return (_answered_locally, (self.result(), self._device_id))
-        return (restore_job, (self.job_id(), self._haiqu_client().portable_settings()))
+        if not self._watch.ids:
+            return (_answered_locally, (self.result(), self.device_id))
+        return (restore_job, (self.job_id(), self._watch.client().portable_settings()))
 
     @property
     def job_ids(self) -> list[str]:
         """The Haiqu job ids behind this primitive job, in result order."""
-        return list(self._order)
+        return list(self._watch.ids)
 
     @property
     def device_id(self) -> str:
         """The device the jobs run on."""
-        return self._device_id
+        return self._watch.device_id
 
     def dashboard_urls(self) -> list[str]:
         """Links to the jobs on the Haiqu dashboard."""
-        return [DASHBOARD_URL.format(id=job_id) for job_id in self._order]
-
-    def _statuses(self) -> list[JobStatus]:
-        return [parse_status(self._jobs[i].status, job_id=i) for i in self._order]
-
-    def _combined(self) -> QiskitJobStatus:
-        statuses = {_TO_QISKIT[s] for s in self._statuses()}
-        if not statuses or statuses == {QiskitJobStatus.DONE}:
-            return QiskitJobStatus.DONE
-        return next(s for s in _PRECEDENCE if s in statuses)
-
-    def _all_final(self) -> bool:
-        return all(s in FINAL_STATUSES for s in self._statuses())
-
-    def _refresh(self) -> None:
-        """Fetch every unfinished Haiqu job once and log status changes."""
-        for job_id in self._order:
-            old = self._jobs[job_id]
-            if parse_status(old.status, job_id=job_id) in FINAL_STATUSES:
-                continue
-            new = self._haiqu_client().get_job(job_id)
-            if new.status != old.status:
-                logger.info("Haiqu job %s: %s -> %s", job_id, old.status, new.status)
-            self._jobs[job_id] = new
+        return [DASHBOARD_URL.format(id=job_id) for job_id in self._watch.ids]
 
     def status(self) -> QiskitJobStatus:
         """The job's status; asks the server only while the job is unfinished."""
-        with self._lock:
-            if not self._all_final():
-                self._refresh()
-            return self._combined()
+        with self._watch.lock:
+            if not self._watch.all_final():
+                self._watch.refresh()
+            return self._watch.status()
 
     def done(self) -> bool:
         """Whether the job finished successfully."""
@@ -195,14 +122,12 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         return self.status() is QiskitJobStatus.CANCELLED
 
     def in_final_state(self) -> bool:
-        """Whether the job is done, failed or cancelled."""
+        """Whether the job is done, failed or cancelled (every part of a split run is)."""
         return self.status() in (
             QiskitJobStatus.DONE,
             QiskitJobStatus.ERROR,
             QiskitJobStatus.CANCELLED,
         )
-
-    # -- actions -------------------------------------------------------------------------
 
     def cancel(self) -> bool:
         """Ask the service to cancel every unfinished Haiqu job of this primitive job.
@@ -211,21 +136,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             ``True`` when every Haiqu job ended up cancelled, ``False`` otherwise (for
             example when the job had already finished).
         """
-        with self._lock:
-            self._refresh()
-            requested = False
-            for job_id in self._order:
-                if parse_status(self._jobs[job_id].status, job_id=job_id) in FINAL_STATUSES:
-                    continue
-                reply = self._haiqu_client().cancel_job(job_id)
-                # A job that finished meanwhile may come back with the common fields only:
-                # never let that replace the run job, whose results the service still holds.
-                client = self._haiqu_client()
-                fetched = reply if isinstance(reply, RunJob) else client.get_job(job_id)
-                self._jobs[job_id] = fetched
-                requested = True
-                logger.info("Haiqu job %s: cancel requested", job_id)
-            return requested and all(s is JobStatus.CANCELLED for s in self._statuses())
+        return self._watch.cancel()
 
     def wait_for_final_state(self, timeout: float | None = None) -> None:
         """Block until every Haiqu job is final.
@@ -236,68 +147,7 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
         Raises:
             JobTimeoutError: the time ran out. The job keeps running on the server.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        interval = self._first_poll
-        first = True
-        while True:
-            with self._lock:
-                self._show_progress()
-                if self._all_final():
-                    self._report_final()
-                    return
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self._timeout_error(timeout)
-            pause = interval
-            if deadline is not None:
-                pause = max(0.0, min(pause, deadline - time.monotonic()))
-            time.sleep(pause)
-            # After a first poll timed on the expected duration, back off from the base rate.
-            interval = (
-                self._poll_interval if first else min(interval * 1.5, self._max_poll_interval)
-            )
-            first = False
-            with self._lock:
-                self._refresh()
-
-    def _show_progress(self) -> None:
-        """Hand the progress callback a snapshot; nothing more once a final one was shown."""
-        if self._progress is None or self._shown_final:
-            return
-        statuses = tuple(self._jobs[i].status for i in self._order)
-        snapshot = JobProgress(
-            job_id=self.job_id(),
-            device_id=self._device_id,
-            status=self._combined().name,
-            statuses=statuses,
-            finished=sum(s in FINAL_STATUSES for s in self._statuses()),
-            elapsed=time.monotonic() - self._created,
-            changed=statuses != self._shown,
-        )
-        self._shown = statuses
-        self._shown_final = snapshot.final
-        self._progress(snapshot)
-
-    def _report_final(self) -> None:
-        """Tell the submitter how long the service took (its own clock, not our polling)."""
-        if self._on_final is None:
-            return
-        callback, self._on_final = self._on_final, None
-        spans = [
-            (job.finish_date - job.creation_date).total_seconds()
-            for job in self._jobs.values()
-            if job.finish_date is not None
-        ]
-        if spans:
-            callback(max(0.0, max(spans)))
-
-    def _timeout_error(self, timeout: float | None) -> JobTimeoutError:
-        status = self._combined().name
-        return JobTimeoutError(
-            f"Job {self.job_id()} did not finish within {timeout} s (status {status}). It is "
-            "still running on the Haiqu service: call result() again to keep waiting, or "
-            f"fetch it later with sampler.job({self.job_id()!r}) / estimator.job(...).",
-            job_id=self.job_id(),
-        )
+        self._watch.wait(timeout)
 
     def result(self, timeout: float | None = None) -> PrimitiveResult[Any]:
         """Wait for the job and return its result (cached after the first call).
@@ -310,14 +160,14 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             JobFailedError: a Haiqu job ended ``Error``; the message carries its logs.
             JobCancelledError: a Haiqu job was cancelled.
         """
-        with self._lock:
+        with self._watch.lock:
             if self._result is not None:
                 return self._result
         self.wait_for_final_state(timeout)
-        with self._lock:
+        with self._watch.lock:
             if self._result is None:
                 self._raise_for_failures()
-                finals = [self._jobs[i] for i in self._order]
+                finals = self._watch.jobs()
                 runs = [job for job in finals if isinstance(job, RunJob)]
                 if len(runs) != len(finals):
                     raise HaiquJobError(
@@ -328,42 +178,39 @@ class HaiquJob(BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus]):
             return self._result
 
     def _raise_for_failures(self) -> None:
-        for job_id in self._order:
-            job = self._jobs[job_id]
-            status = parse_status(job.status, job_id=job_id)
+        for job, status in zip(self._watch.jobs(), self._watch.statuses(), strict=True):
             if status is JobStatus.ERROR:
                 logs = redact(job.logs) if job.logs else None  # a log may echo a credential
                 raise JobFailedError(
-                    f"Haiqu job {job_id} failed on device {self._device_id or job.device_id}: "
+                    f"Haiqu job {job.id} failed on device {self.device_id or job.device_id}: "
                     f"{logs or '(the service gave no logs)'}",
-                    job_id=job_id,
+                    job_id=job.id,
                     logs=logs,
                 )
             if status is JobStatus.CANCELLED:
                 raise JobCancelledError(
-                    f"Haiqu job {job_id} was cancelled and has no result. Run the pubs again "
+                    f"Haiqu job {job.id} was cancelled and has no result. Run the pubs again "
                     "to get one.",
-                    job_id=job_id,
+                    job_id=job.id,
                 )
 
     def error_message(self) -> str | None:
         """The server's explanation of a failed job, or ``None``."""
-        with self._lock:
-            for job_id in self._order:
-                job = self._jobs[job_id]
+        with self._watch.lock:
+            for job in self._watch.jobs():
                 if job.status == JobStatus.ERROR.value:
-                    return job.logs or f"Haiqu job {job_id} failed without logs."
+                    return job.logs or f"Haiqu job {job.id} failed without logs."
         return None
 
     def haiqu_jobs(self) -> list[RunJob | BaseJob]:
         """The latest known state of each Haiqu job (no request is made)."""
-        with self._lock:
-            return [self._jobs[i] for i in self._order]
+        with self._watch.lock:
+            return self._watch.jobs()
 
     def __repr__(self) -> str:
-        with self._lock:
-            status = self._combined().name if self._order else "DONE"
-        return f"<HaiquJob id={self.job_id()!r} status={status} device={self._device_id!r}>"
+        with self._watch.lock:
+            status = self._watch.status().name
+        return f"<HaiquJob id={self.job_id()!r} status={status} device={self.device_id!r}>"
 
 
 def _answered_locally(result: PrimitiveResult[Any], device_id: str) -> HaiquJob:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,26 +14,17 @@ from qiskit.primitives import (
     BaseSamplerV2,
     BitArray,
     DataBin,
-    PrimitiveResult,
     SamplerPubLike,
     SamplerPubResult,
 )
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-from qiskit_haiqu.api.client import HaiquClient
 from qiskit_haiqu.api.models import RunJob
-from qiskit_haiqu.primitives.base import HaiquPrimitive, WireGroup
+from qiskit_haiqu.primitives.base import HaiquPrimitive
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
-from qiskit_haiqu.primitives.runner import (
-    group_by,
-    job_results,
-    result_metadata,
-    split_groups,
-    stored_circuit,
-    wire_parameters,
-)
+from qiskit_haiqu.primitives.plan import PlannedJob, wire_parameters
 from qiskit_haiqu.primitives.validation import (
     check_registers,
     coerce_pubs,
@@ -53,7 +45,17 @@ QUASI_WARNING = (
 )
 
 
-class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
+@dataclass(frozen=True)
+class _SamplerPubItem:
+    """A validated sampler pub and its parameter rows (none when rebuilt from the service)."""
+
+    pub: SamplerPub
+    rows: np.ndarray | None
+
+
+class HaiquSampler(
+    HaiquPrimitive[SamplerOptions, _SamplerPubItem, SamplerPubResult], BaseSamplerV2
+):
     """Sampler V2 on the Haiqu service.
 
     Pubs behave as with Qiskit's own samplers: one :class:`~qiskit.primitives.BitArray` per
@@ -74,6 +76,7 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
     """
 
     _options_class = SamplerOptions
+    _kind = "sampler"
 
     def run(
         self, pubs: Iterable[SamplerPubLike], *v1_args: Any, shots: int | None = None
@@ -94,49 +97,14 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         if shots is None:
             shots = options.default_shots
         coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler", v1_args)
-        rows = []
+        items = []
         for index, pub in enumerate(coerced):
             check_registers(pub.circuit, index)
-            rows.append(parameter_rows(pub.circuit, pub.parameter_values, index))
+            items.append(
+                _SamplerPubItem(pub, parameter_rows(pub.circuit, pub.parameter_values, index))
+            )
         warn_if_no_registers(pub.circuit for pub in coerced)
-
-        # Pubs without samples to take (no register, or an empty sweep) are answered locally.
-        sent = [i for i, pub in enumerate(coerced) if pub.size > 0 and pub.circuit.cregs]
-        keys = [(coerced[i].shots, coerced[i].circuit.num_parameters > 0) for i in sent]
-        grouped = split_groups(
-            [[sent[k] for k in members] for members in group_by(keys).values()],
-            [1] * len(coerced),
-            options.max_circuits_per_job,
-        )
-        groups = []
-        for members in grouped:
-            pub0 = coerced[members[0]]
-            parameters = (
-                wire_parameters([rows[i] for i in members]) if pub0.circuit.num_parameters else None
-            )
-            groups.append(
-                WireGroup(
-                    int(pub0.shots or shots),
-                    [coerced[i].circuit for i in members],
-                    {"parameters": parameters, "observables": None},
-                    write_context(
-                        {"kind": "sampler", "shapes": [list(coerced[i].shape) for i in members]}
-                    ),
-                )
-            )
-
-        def decode(jobs: Sequence[RunJob]) -> PrimitiveResult[SamplerPubResult]:
-            return _decode(coerced, grouped, jobs, self.device_id)
-
-        if not groups:
-            return HaiquJob(
-                self._runner.client,
-                [],
-                decode,
-                device_id=self.device_id,
-                result=decode([]),
-            )
-        return self._submit(options, [pub.circuit for pub in coerced], groups, decode)
+        return self._start(self._plan(items, options), options)
 
     @property
     def default_shots(self) -> int:
@@ -156,63 +124,71 @@ class HaiquSampler(HaiquPrimitive[SamplerOptions], BaseSamplerV2):
         Raises:
             HaiquInputError: the job was not submitted by a HaiquSampler.
         """
-        return self._reattached(job_id, "sampler", _reattach, _decode)
+        return self._reattach(job_id)
 
+    # -- the sampler's part of the shared algorithm --------------------------------------
 
-def _reattach(
-    client: HaiquClient, found: Sequence[tuple[RunJob, dict[str, Any]]]
-) -> tuple[list[SamplerPub], list[list[int]]]:
-    """The pubs the jobs were submitted with, grouped by job."""
-    pubs: list[SamplerPub] = []
-    grouped: list[list[int]] = []
-    circuits: dict[str, QuantumCircuit] = {}
-    for job, context in found:
-        members = []
-        for circuit_id, shape in zip(job.circuit_ids, context["shapes"], strict=True):
-            circuit = stored_circuit(client, circuit_id, circuits)
-            members.append(len(pubs))
-            pubs.append(
+    def _group_key(self, pub: _SamplerPubItem) -> Hashable | None:
+        """Pubs without samples to take (no register, or an empty sweep) stay local."""
+        circuit = pub.pub.circuit
+        if pub.pub.size == 0 or not circuit.cregs:
+            return None
+        return (pub.pub.shots, circuit.num_parameters > 0)
+
+    def _entries(self, pub: _SamplerPubItem) -> int:
+        return 1
+
+    def _planned_job(self, pubs: Sequence[_SamplerPubItem], members: list[int]) -> PlannedJob:
+        first = pubs[0].pub
+        rows = [pub.rows for pub in pubs if pub.rows is not None]
+        return PlannedJob(
+            members=members,
+            entries=[1] * len(pubs),
+            shots=int(first.shots or 0),
+            circuits=[pub.pub.circuit for pub in pubs],
+            parameters=wire_parameters(rows) if first.circuit.num_parameters else None,
+            context=write_context(
+                {"kind": "sampler", "shapes": [list(pub.pub.shape) for pub in pubs]}
+            ),
+        )
+
+    def _pub_result(
+        self, pub: _SamplerPubItem, values: Sequence[Any], job: RunJob, entry: int
+    ) -> SamplerPubResult:
+        dists = values[0] if pub.pub.circuit.num_parameters else [values[0]]
+        return _pub_result(pub.pub, dists, job, entry)
+
+    def _dry_run_result(self, pub: _SamplerPubItem, job: RunJob) -> SamplerPubResult:
+        return _empty_result(pub.pub, job, dry_run=True)
+
+    def _unsent_result(self, pub: _SamplerPubItem) -> SamplerPubResult:
+        return _empty_result(pub.pub, None, dry_run=False)
+
+    def _rebuild(
+        self, job: RunJob, context: dict[str, Any], circuit: Callable[[str], QuantumCircuit]
+    ) -> list[_SamplerPubItem]:
+        return [
+            _SamplerPubItem(
                 SamplerPub(
-                    circuit, BindingsArray(shape=tuple(shape)), shots=job.shots, validate=False
-                )
+                    circuit(circuit_id),
+                    BindingsArray(shape=tuple(shape)),
+                    shots=job.shots,
+                    validate=False,
+                ),
+                None,
             )
-        grouped.append(members)
-    return pubs, grouped
+            for circuit_id, shape in zip(job.circuit_ids, context["shapes"], strict=True)
+        ]
 
-
-def _decode(
-    pubs: Sequence[SamplerPub],
-    grouped: Sequence[Sequence[int]],
-    jobs: Sequence[RunJob],
-    device_id: str,
-) -> PrimitiveResult[SamplerPubResult]:
-    """Turn the final Haiqu jobs into the sampler's result, pubs in input order."""
-    results: list[SamplerPubResult | None] = [None] * len(pubs)
-    warned = False
-    for members, job in zip(grouped, jobs, strict=True):
-        quantum_results = job_results(job, len(members))
-        for position, index in enumerate(members):
-            pub = pubs[index]
-            if quantum_results is None:
-                results[index] = _empty_result(pub, job, dry_run=True)
-                continue
-            entry = quantum_results[position]
-            dists = entry if pub.circuit.num_parameters else [entry]
-            result, exact = _pub_result(pub, dists, job, position)
-            if not exact and not warned:
-                warnings.warn(QUASI_WARNING, UserWarning, stacklevel=4)
-                warned = True
-            results[index] = result
-    final = [
-        result if result is not None else _empty_result(pubs[i], None, dry_run=False)
-        for i, result in enumerate(results)
-    ]
-    return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
+    def _check_decoded(self, results: Sequence[SamplerPubResult]) -> None:
+        if any("quasi_dists" in result.metadata for result in results):
+            warnings.warn(QUASI_WARNING, UserWarning, stacklevel=5)
 
 
 def _pub_result(
     pub: SamplerPub, dists: list[dict[str, float]], job: RunJob, position: int
-) -> tuple[SamplerPubResult, bool]:
+) -> SamplerPubResult:
+    """A sent pub's result: its distributions decoded into one BitArray per register."""
     circuit = pub.circuit
     shots = int(pub.shots or job.shots)
     seed = int.from_bytes(hashlib.sha256(f"{job.id}:{position}".encode()).digest()[:8], "little")
@@ -233,7 +209,7 @@ def _pub_result(
         metadata["quasi_dists"] = decoded.quasi_dists
         metadata["counts_method"] = "nearest_probability_largest_remainder"
     data = DataBin(**decoded.arrays, shape=pub.shape)
-    return SamplerPubResult(data, metadata=metadata), decoded.exact
+    return SamplerPubResult(data, metadata=metadata)
 
 
 def _empty_result(pub: SamplerPub, job: RunJob | None, *, dry_run: bool) -> SamplerPubResult:
