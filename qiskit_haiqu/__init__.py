@@ -8,8 +8,13 @@ Change one import and run Qiskit's Sampler/Estimator workflows on Haiqu::
 transpile for) and finds jobs again by id.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.api.retry import RetryPolicy
 from qiskit_haiqu.backend import HaiquBackend, HaiquBackendJob
 from qiskit_haiqu.errors import (
     AuthenticationError,
@@ -22,16 +27,17 @@ from qiskit_haiqu.errors import (
     HaiquInvalidResponseError,
     HaiquJobError,
     InsufficientCreditsError,
+    InvalidRequestError,
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
     NotFoundError,
     OutdatedClientError,
     RateLimitedError,
-    RequestValidationError,
     ServerError,
     UnknownJobStatusError,
     UnknownOptionError,
+    deprecated_alias,
 )
 from qiskit_haiqu.primitives import (
     DeviceCredentials,
@@ -67,6 +73,7 @@ __all__ = [
     "HaiquSampler",
     "HaiquService",
     "InsufficientCreditsError",
+    "InvalidRequestError",
     "JobCancelledError",
     "JobFailedError",
     "JobProgress",
@@ -74,7 +81,7 @@ __all__ = [
     "NotFoundError",
     "OutdatedClientError",
     "RateLimitedError",
-    "RequestValidationError",
+    "RetryPolicy",
     "SamplerOptions",
     "ServerError",
     "TerminalProgress",
@@ -82,3 +89,11 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from qiskit_haiqu.errors import RequestValidationError  # noqa: F401 - deprecated alias
+else:
+
+    def __getattr__(name: str) -> Any:
+        """A deprecated alias (``RequestValidationError``), with a ``DeprecationWarning``."""
+        return deprecated_alias(name, __name__)

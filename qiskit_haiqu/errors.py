@@ -17,7 +17,7 @@ key: URLs are redacted before they reach an error.
     │       ├── AuthenticationError             401
     │       ├── InsufficientCreditsError        402
     │       ├── NotFoundError                   404
-    │       ├── RequestValidationError          422 (carries the server's detail)
+    │       ├── InvalidRequestError             422 (carries the server's detail)
     │       ├── OutdatedClientError             426
     │       ├── RateLimitedError                429 (carries Retry-After)
     │       └── ServerError                     5xx
@@ -26,11 +26,15 @@ key: URLs are redacted before they reach an error.
         ├── JobCancelledError                   the job was cancelled
         ├── JobTimeoutError (JobTimeoutError)   ``result(timeout=...)`` ran out; job still runs
         └── UnknownJobStatusError               the server sent a status this client does not know
+
+``RequestValidationError`` is a deprecated alias of :class:`InvalidRequestError` (it shared
+FastAPI's name); importing it warns.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qiskit.exceptions import QiskitError
 from qiskit.providers import JobError
@@ -47,17 +51,19 @@ __all__ = [
     "HaiquInvalidResponseError",
     "HaiquJobError",
     "InsufficientCreditsError",
+    "InvalidRequestError",
     "JobCancelledError",
     "JobFailedError",
     "JobTimeoutError",
     "NotFoundError",
     "OutdatedClientError",
     "RateLimitedError",
-    "RequestValidationError",
     "ServerError",
     "UnknownJobStatusError",
     "UnknownOptionError",
 ]
+
+APIErrorT = TypeVar("APIErrorT", bound="HaiquAPIError")
 
 
 class HaiquError(QiskitError):
@@ -99,12 +105,27 @@ class HaiquAPIError(HaiquError):
             description of the job it may have created; empty otherwise.
     """
 
-    submission_token: str = ""
-
-    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", submission_token: str = ""
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.submission_token = submission_token
+
+    def with_message(
+        self: APIErrorT, message: str, *, submission_token: str | None = None
+    ) -> APIErrorT:
+        """A new error of this type, with these fields and ``message``; this one is unchanged.
+
+        Args:
+            message: The new error's whole message.
+            submission_token: The new error's :attr:`submission_token`, when given.
+        """
+        fields = {k: v for k, v in vars(self).items() if k != "message" and not k.startswith("_")}
+        if submission_token is not None:
+            fields["submission_token"] = submission_token
+        return type(self)(message, **fields)
 
 
 class HaiquConnectionError(HaiquAPIError):
@@ -131,8 +152,9 @@ class HaiquHTTPStatusError(HaiquAPIError):
         url: str = "",
         status_code: int = 0,
         detail: Any = None,
+        submission_token: str = "",
     ) -> None:
-        super().__init__(message, method=method, url=url)
+        super().__init__(message, method=method, url=url, submission_token=submission_token)
         self.status_code = status_code
         self.detail = detail
 
@@ -149,8 +171,8 @@ class NotFoundError(HaiquHTTPStatusError):
     """404: the job, circuit, experiment or device does not exist."""
 
 
-class RequestValidationError(HaiquHTTPStatusError):
-    """422: the server refused the request body; ``detail`` holds its explanation."""
+class InvalidRequestError(HaiquHTTPStatusError):
+    """422: the service refused the request as invalid; ``detail`` holds its explanation."""
 
 
 class OutdatedClientError(HaiquHTTPStatusError):
@@ -211,3 +233,33 @@ class JobTimeoutError(HaiquJobError, QiskitJobTimeoutError):
 
 class UnknownJobStatusError(HaiquJobError):
     """The server reported a job status that this version of qiskit-haiqu does not know."""
+
+
+_DEPRECATED_ALIASES = {"RequestValidationError": "InvalidRequestError"}
+"""Old names still importable (with a warning), and the name each one now has."""
+
+if TYPE_CHECKING:
+    RequestValidationError = InvalidRequestError
+else:
+
+    def __getattr__(name: str) -> Any:
+        """The class a deprecated alias names, with a ``DeprecationWarning``."""
+        return deprecated_alias(name, __name__)
+
+
+def deprecated_alias(name: str, module: str) -> type[HaiquError]:
+    """The error class the deprecated alias ``name`` stands for, after a warning.
+
+    Raises:
+        AttributeError: ``name`` is not a deprecated alias (the usual message).
+    """
+    new = _DEPRECATED_ALIASES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.{name} is deprecated: it is now called {new} (the same class).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    found: type[HaiquError] = globals()[new]
+    return found

@@ -87,10 +87,10 @@ from qiskit_haiqu.errors import (
     HaiquInputError,
     HaiquInvalidResponseError,
     InsufficientCreditsError,
+    InvalidRequestError,
     NotFoundError,
     OutdatedClientError,
     RateLimitedError,
-    RequestValidationError,
     ServerError,
 )
 
@@ -381,9 +381,7 @@ class HaiquClient:
         if status == 404:
             return NotFoundError(f"{where}: not found ({text}). Check the id.", **kwargs)
         if status == 422:
-            return RequestValidationError(
-                f"{where}: the server refused the request: {text}", **kwargs
-            )
+            return InvalidRequestError(f"{where}: the server refused the request: {text}", **kwargs)
         if status == 426:
             return self._outdated_error(where, detail, text, kwargs)
         if status == 429:

@@ -13,9 +13,9 @@ from qiskit_haiqu import (
     HaiquInputError,
     HaiquInvalidResponseError,
     InsufficientCreditsError,
+    InvalidRequestError,
     NotFoundError,
     RateLimitedError,
-    RequestValidationError,
     UnknownJobStatusError,
 )
 from qiskit_haiqu.api.models import CircuitSubmit, RunJob, RunSubmit, parse_status
@@ -134,7 +134,7 @@ def test_422_detail_is_readable():
             json={"detail": [{"loc": ["body", "shots"], "msg": "must be >= 1", "type": "v"}]},
         )
 
-    with pytest.raises(RequestValidationError, match="body -> shots: must be >= 1") as info:
+    with pytest.raises(InvalidRequestError, match="body -> shots: must be >= 1") as info:
         _client(handler).get_device("d")
     assert info.value.status_code == 422
     assert info.value.detail[0]["msg"] == "must be >= 1"
