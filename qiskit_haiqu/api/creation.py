@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 import httpx
 
 from qiskit_haiqu.api.retry import RetryPolicy
+from qiskit_haiqu.api.transport import Ambiguous
 from qiskit_haiqu.errors import (
     HaiquAPIError,
     HaiquConnectionError,
@@ -39,14 +40,6 @@ ErrorT = TypeVar("ErrorT", bound=HaiquAPIError)
 MISS_PAUSES = (0.5, 1.5)
 # Search failures worth another search after a pause; any other failure ends the search.
 TRANSIENT = (HaiquConnectionError, HaiquInvalidResponseError, RateLimitedError, ServerError)
-
-
-class Ambiguous(Exception):
-    """A POST whose fate is unknown: it may or may not have created something."""
-
-    def __init__(self, error: HaiquAPIError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class _CannotTell(Exception):
@@ -189,10 +182,8 @@ class Creator:
 
 
 def _unresolved(creation: Creation[T], error: ErrorT, what: str) -> ErrorT:
-    """``error``, its message saying that the outcome is unknown and how to find out."""
-    error.message = (
-        f"{error.message} The outcome of POST {creation.path} is unknown: {what}. {creation.hint}"
+    """A new ``error``, its message saying that the outcome is unknown and how to find out."""
+    return error.with_message(
+        f"{error.message} The outcome of POST {creation.path} is unknown: {what}. {creation.hint}",
+        submission_token=creation.token,
     )
-    error.args = (error.message,)
-    error.submission_token = creation.token
-    return error

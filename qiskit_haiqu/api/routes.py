@@ -16,7 +16,14 @@ from typing import Literal
 
 from qiskit_haiqu.errors import HaiquConfigurationError, HaiquHTTPStatusError
 
-__all__ = ["ROUTES", "ROUTE_ENV", "Route", "resolve_route", "route_missing"]
+__all__ = [
+    "ROUTES",
+    "ROUTE_ENV",
+    "Route",
+    "resolve_route",
+    "route_missing",
+    "run_route_missing_error",
+]
 
 Route = Literal["auto", "run", "flow"]
 
@@ -54,3 +61,14 @@ def route_missing(error: HaiquHTTPStatusError) -> bool:
     expected = _MISSING.get(error.status_code)
     detail = error.detail
     return expected is not None and isinstance(detail, str) and detail.strip() == expected
+
+
+def run_route_missing_error(error: HaiquHTTPStatusError) -> HaiquHTTPStatusError:
+    """A new ``error`` saying that ``POST /run`` is gone (and ``route="run"`` allows nothing else)
+    and what to use instead."""
+    return error.with_message(
+        f"POST /run -> {error.status_code}: the service has no POST /run route (haiqu-sdk "
+        "1.7.0 deprecated it), and this client was told to use only that route. Submit with "
+        "HaiquClient(route='flow') or route='auto' (or set HAIQU_ROUTE=flow); no job was "
+        "created."
+    )

@@ -1,0 +1,214 @@
+"""Sending requests to the service: retries with back-off, ``Retry-After`` and a time budget.
+
+Idempotent requests are retried on the policy's statuses (429/502/503/504) and on connection
+failures. A non-idempotent one (a creation) is retried only when the service cannot have acted
+on it (no connection was made, or a 429/503 refusal); any other failure of it raises
+:class:`Ambiguous`, for :mod:`~qiskit_haiqu.api.creation` to resolve. Every failure is mapped
+to its error by :mod:`~qiskit_haiqu.api.error_mapping`; the error of a request given up on says
+how often it was tried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from qiskit_haiqu._version import __version__
+from qiskit_haiqu.api.error_mapping import ErrorContext, connection_error, response_error
+from qiskit_haiqu.api.protocol import SDK_VERSION_HEADER
+from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
+from qiskit_haiqu.errors import HaiquAPIError
+
+__all__ = ["AMBIGUOUS_STATUSES", "DEFAULT_TIMEOUT", "Ambiguous", "Transport", "json_or_none"]
+
+logger = logging.getLogger("qiskit_haiqu")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+AMBIGUOUS_STATUSES = frozenset({502, 504})
+"""Statuses after which a creation may or may not have been acted on."""
+
+
+class Ambiguous(Exception):
+    """A POST whose fate is unknown: it may or may not have created something."""
+
+    def __init__(self, error: HaiquAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One attempt that got no usable answer.
+
+    Attributes:
+        error: Builds the attempt's error, with a note appended to its message.
+        retryable: Whether the policy retries it at all.
+        unsafe_to_repeat: Whether a non-idempotent request may have been acted on.
+        retry_after: The seconds the service asked to wait, if it said.
+    """
+
+    error: Callable[[str], HaiquAPIError]
+    retryable: bool
+    unsafe_to_repeat: bool
+    retry_after: float | None = None
+
+
+class Transport:
+    """Sends requests to one service with its headers and authentication, retrying per a policy.
+
+    Safe to share between threads. Its ``repr`` never shows the API key.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        auth: Literal["header", "query"],
+        sdk_version: str,
+        retry: RetryPolicy,
+        timeout: float | httpx.Timeout | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """Set up sending to ``base_url`` (``scheme://host[:port]``).
+
+        Args:
+            base_url: The service's root URL; request paths are appended to it.
+            api_key: The key sent on every request (header or query, per ``auth``).
+            auth: ``"header"`` (``authorization``) or ``"query"`` (``HAIQU_API_KEY``).
+            sdk_version: Sent in the ``haiqu-sdk-version`` header.
+            retry: How failed requests are retried.
+            timeout: The HTTP timeout of a client made here (default: connect 10 s, read 60 s).
+            http_client: An ``httpx.Client`` to send through (not closed by :meth:`close`).
+            transport: An ``httpx`` transport for the client made here.
+        """
+        self.base_url = base_url
+        self.retry = retry
+        self.context = ErrorContext(base_url=base_url, sdk_version=sdk_version, api_key=api_key)
+        self._key = api_key
+        self._auth = auth
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.Client(
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            follow_redirects=False,
+        )
+        self._headers = {
+            "user-agent": f"qiskit-haiqu/{__version__} httpx/{httpx.__version__}",
+            "content-type": "application/json",
+            "accept": "application/json",
+            SDK_VERSION_HEADER: sdk_version,
+        }
+        if auth == "header":
+            self._headers["authorization"] = api_key
+
+    def close(self) -> None:
+        """Close the connections of the HTTP client made here."""
+        if self._owns_http:
+            self.http.close()
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, auth={self._auth!r})"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        idempotent: bool,
+    ) -> httpx.Response:
+        """Send one request, retrying per the policy; return its 2xx response.
+
+        Raises:
+            HaiquAPIError: the matching error (of the last attempt when retries ran out).
+            Ambiguous: a non-idempotent request failed in a way that it may have been
+                acted on.
+        """
+        query = dict(params or {})
+        if self._auth == "query":
+            query["HAIQU_API_KEY"] = self._key
+        waited = 0.0
+        attempt = 0
+        while True:
+            outcome = self._attempt(method, path, query, body)
+            if isinstance(outcome, httpx.Response):
+                return outcome
+            error = outcome.error("")
+            if not outcome.retryable:
+                raise error
+            if not idempotent and outcome.unsafe_to_repeat:
+                raise Ambiguous(error)
+            attempt += 1
+            delay = self.retry.delay(attempt - 1, outcome.retry_after)
+            if attempt >= self.retry.max_attempts or waited + delay > self.retry.max_total_wait:
+                raise outcome.error(
+                    f" (gave up after {attempt} attempts and {waited:.1f} s of back-off)"
+                )
+            logger.info(
+                "%s %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+                method,
+                path,
+                type(error).__name__,
+                delay,
+                attempt + 1,
+                self.retry.max_attempts,
+            )
+            self.retry.sleep(delay)
+            waited += delay
+
+    def _attempt(
+        self, method: str, path: str, query: dict[str, Any], body: bytes | None
+    ) -> httpx.Response | _Failure:
+        """One request: its 2xx response, or what went wrong."""
+        context = self.context
+        start = time.perf_counter()
+        try:
+            response = self.http.request(
+                method,
+                self.base_url + path,
+                params=query or None,
+                content=body,
+                headers=self._headers,
+            )
+        except httpx.ConnectError as exc:
+            return _Failure(
+                partial(connection_error, method, path, exc, context),
+                retryable=True,
+                unsafe_to_repeat=False,
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            return _Failure(
+                partial(connection_error, method, path, exc, context),
+                retryable=True,
+                unsafe_to_repeat=not isinstance(exc, httpx.ConnectTimeout),
+            )
+        elapsed = (time.perf_counter() - start) * 1000
+        logger.debug("%s %s -> %d (%.1f ms)", method, path, response.status_code, elapsed)
+        if response.is_success:
+            return response
+        status = response.status_code
+        return _Failure(
+            partial(response_error, method, path, response, context),
+            retryable=status in self.retry.statuses,
+            unsafe_to_repeat=status in AMBIGUOUS_STATUSES,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+
+
+def json_or_none(content: bytes) -> Any:
+    """The decoded JSON of a body, or ``None`` when it is not JSON."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
