@@ -111,7 +111,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
         settings: Keys, faults, job pacing and limits (defaults: any key, no faults).
     """
     settings = settings or EmulatorSettings()
-    state = EmulatorState(settings.max_finished_jobs)
+    state = EmulatorState(settings.max_finished_jobs, wire=job_json)
     catalog = DeviceCatalog(settings.max_statevector_qubits)
     runner = JobRunner(
         state,
@@ -453,7 +453,7 @@ def _add_job_routes(
                     "(max_finished_jobs; --max-finished-jobs).",
                 )
             raise _not_found("Job")
-        return _json(record.model)
+        return Response(content=state.job_json(record.model), media_type=_JSON)
 
     @api.post("/jobs/{job_id}/cancel", response_model=BaseJob, tags=["jobs"])
     def cancel_job(job_id: str) -> Response:
@@ -476,7 +476,8 @@ def _add_job_routes(
         if circuit_id is not None and state.get_circuit(circuit_id) is None:
             raise _not_found("Circuit")
         jobs = state.list_jobs(experiment_id, job_type=job_type, circuit_id=circuit_id, limit=limit)
-        return _json(jobs)
+        body = b"[" + b",".join(state.job_json(job) for job in jobs) + b"]"
+        return Response(content=body, media_type=_JSON)
 
 
 def _add_device_routes(api: APIRouter, catalog: DeviceCatalog) -> None:

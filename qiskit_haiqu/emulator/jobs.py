@@ -98,7 +98,7 @@ class JobRunner:
         if remaining > 0 and record.cancel_event.wait(remaining):
             return
         finish = utcnow()
-        self._state.update_job(
+        done = self._state.update_job(
             job_id,
             status=JobStatus.DONE.value,
             quantum_results=results,
@@ -106,3 +106,5 @@ class JobRunner:
             finish_date=finish,
             time=(finish - run_date).total_seconds(),
         )
+        if done:  # its reply is written now, as a service stores results, not on each poll
+            self._state.job_json(record.model)

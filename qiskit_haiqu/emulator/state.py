@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,10 +54,17 @@ class CircuitRecord:
 
 @dataclass
 class JobRecord:
-    """A job: its current wire model (replaced, never mutated) and its cancel signal."""
+    """A job: its current wire model (replaced, never mutated), its cancel signal, and the
+    wire JSON of its final model once written (a finished job's reply is stored, as a service
+    stores results, not serialised again for every request)."""
 
     model: RunJob
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    wire: tuple[RunJob, bytes] | None = None
+
+
+def _model_json(job: RunJob) -> bytes:
+    return job.model_dump_json().encode()
 
 
 class EmulatorState:
@@ -66,13 +74,17 @@ class EmulatorState:
     serialise a model it fetched without holding the lock.
     """
 
-    def __init__(self, max_finished_jobs: int = 0) -> None:
+    def __init__(
+        self, max_finished_jobs: int = 0, wire: Callable[[RunJob], bytes] | None = None
+    ) -> None:
         """Create an empty store.
 
         Args:
             max_finished_jobs: Finished jobs kept (the oldest finished ones are forgotten
                 first); ``0`` keeps every job.
+            wire: A job's wire JSON (default: the model's JSON).
         """
+        self._wire = wire or _model_json
         self._lock = threading.RLock()
         self._experiments: OrderedDict[str, Experiment] = OrderedDict()
         self._circuits: OrderedDict[str, CircuitRecord] = OrderedDict()
@@ -213,6 +225,21 @@ class EmulatorState:
             if record.model.status in _FINAL:
                 self._retire(job_id)
             return True
+
+    def job_json(self, job: RunJob) -> bytes:
+        """The wire JSON of ``job`` (a model this store handed out), written once for a final
+        job and kept with it while the job is kept."""
+        with self._lock:
+            record = self._jobs.get(job.id)
+            cached = None if record is None else record.wire
+        if cached is not None and cached[0] is job:
+            return cached[1]
+        body = self._wire(job)
+        if job.status in _FINAL:
+            with self._lock:
+                if record is not None and record.model is job:
+                    record.wire = (job, body)
+        return body
 
     def job_count(self) -> int:
         """How many jobs the store holds (running and finished)."""
