@@ -15,7 +15,7 @@ with the same plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -184,6 +184,19 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
 
     # -- what each primitive supplies ---------------------------------------------------
 
+    def _validated(
+        self, pubs: Iterable[Any], v1_args: tuple[Any, ...], options: OptionsT, default: Any
+    ) -> list[PubT]:
+        """The pubs coerced and checked as Qiskit's primitives do (no request).
+
+        Args:
+            pubs: The pubs given to ``run()``.
+            v1_args: Positional arguments after them (the V1 call style, refused).
+            options: The run's options.
+            default: ``run()``'s ``shots`` or ``precision`` (``None``: the options' default).
+        """
+        raise NotImplementedError
+
     def _group_key(self, pub: PubT) -> Hashable | None:
         """What pubs must share to travel in one job; ``None``: answered locally, not sent."""
         raise NotImplementedError
@@ -224,6 +237,12 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
         """Called with every pub's result once decoded (warnings go here)."""
 
     # -- the shared algorithm -----------------------------------------------------------
+
+    def _run(self, pubs: Iterable[Any], v1_args: tuple[Any, ...], default: Any) -> HaiquJob:
+        """``run()``: validate, plan, submit (each pub refused before any request)."""
+        options = self._options.snapshot()
+        plan = self._plan(self._validated(pubs, v1_args, options, default), options)
+        return self._start(plan, options)
 
     def _plan(self, pubs: list[PubT], options: OptionsT) -> RunPlan[PubT]:
         """The jobs that carry the pubs: grouped by key, none over ``max_circuits_per_job``."""
@@ -287,8 +306,20 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
         self._check_decoded(final)
         return PrimitiveResult(final, metadata=result_metadata(jobs, device_id))
 
-    def _reattach(self, job_id: str) -> HaiquJob:
-        """A handle on jobs submitted earlier: their plan rebuilt from what the service stored."""
+    def job(self, job_id: str) -> HaiquJob:
+        """Reattach to a job submitted earlier, from this or any other process.
+
+        The run's plan is rebuilt from what the service stored, and ``result()`` gives
+        what the submitting process got: pub shapes, data (register names and bit widths,
+        or values and stds) and metadata. Pubs answered without the service (empty sweeps,
+        circuits with nothing to measure) were never sent and are not part of it.
+
+        Args:
+            job_id: ``job.job_id()`` of the original job (Haiqu ids joined by ``";"``).
+
+        Raises:
+            HaiquInputError: the job was not submitted by this kind of primitive.
+        """
         client = self._submitter.client
         found = jobs_with_context(client, job_id, self._kind)
         cache: dict[str, QuantumCircuit] = {}

@@ -126,35 +126,25 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions, _PreparedPub, PubResult], 
             ValueError, TypeError: a pub is invalid (as Qiskit's estimators raise them); no
                 request has been made.
         """
-        options = self._options.snapshot()
-        if precision is None:
-            precision = options.default_precision
-        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, precision), "Estimator", v1_args)
-        prepared = [
-            _prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)
-        ]
-        return self._start(self._plan(prepared, options), options)
+        return self._run(pubs, v1_args, precision)
 
     @property
     def default_precision(self) -> float:
         """Precision of pubs that set none (``options.default_precision``), Qiskit's name."""
         return self._options.default_precision
 
-    def job(self, job_id: str) -> HaiquJob:
-        """Reattach to a job submitted earlier, from this or any other process.
-
-        ``result()`` then gives what the submitting process got (shapes, values, stds,
-        metadata). Pubs with an empty sweep were never sent and are not part of it.
-
-        Args:
-            job_id: ``job.job_id()`` of the original job (Haiqu ids joined by ``";"``).
-
-        Raises:
-            HaiquInputError: the job was not submitted by a HaiquEstimator.
-        """
-        return self._reattach(job_id)
-
     # -- the estimator's part of the shared algorithm ------------------------------------
+
+    def _validated(
+        self,
+        pubs: Iterable[EstimatorPubLike],
+        v1_args: tuple[Any, ...],
+        options: EstimatorOptions,
+        precision: float | None,
+    ) -> list[_PreparedPub]:
+        default = options.default_precision if precision is None else precision
+        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, default), "Estimator", v1_args)
+        return [_prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)]
 
     def _group_key(self, pub: _PreparedPub) -> Hashable | None:
         """Empty sweeps and 0-qubit circuits (whose observables are constants) stay local."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from qiskit_haiqu.primitives.base import HaiquPrimitive
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import SamplerOptions
 from qiskit_haiqu.primitives.plan import PlannedJob, wire_parameters
+from qiskit_haiqu.primitives.user_warnings import warn_user
 from qiskit_haiqu.primitives.validation import (
     check_registers,
     coerce_pubs,
@@ -93,10 +93,24 @@ class HaiquSampler(
             ValueError, TypeError: a pub is invalid (as Qiskit's samplers raise them); no
                 request has been made.
         """
-        options = self._options.snapshot()
-        if shots is None:
-            shots = options.default_shots
-        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, shots), "Sampler", v1_args)
+        return self._run(pubs, v1_args, shots)
+
+    @property
+    def default_shots(self) -> int:
+        """Shots of pubs that set none (``options.default_shots``), Qiskit's name."""
+        return self._options.default_shots
+
+    # -- the sampler's part of the shared algorithm --------------------------------------
+
+    def _validated(
+        self,
+        pubs: Iterable[SamplerPubLike],
+        v1_args: tuple[Any, ...],
+        options: SamplerOptions,
+        shots: int | None,
+    ) -> list[_SamplerPubItem]:
+        default = options.default_shots if shots is None else shots
+        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, default), "Sampler", v1_args)
         items = []
         for index, pub in enumerate(coerced):
             check_registers(pub.circuit, index)
@@ -104,29 +118,7 @@ class HaiquSampler(
                 _SamplerPubItem(pub, parameter_rows(pub.circuit, pub.parameter_values, index))
             )
         warn_if_no_registers(pub.circuit for pub in coerced)
-        return self._start(self._plan(items, options), options)
-
-    @property
-    def default_shots(self) -> int:
-        """Shots of pubs that set none (``options.default_shots``), Qiskit's name."""
-        return self._options.default_shots
-
-    def job(self, job_id: str) -> HaiquJob:
-        """Reattach to a job submitted earlier, from this or any other process.
-
-        ``result()`` then gives what the submitting process got: register names, pub shapes,
-        bit widths and metadata. Pubs that were answered locally (register-less circuits,
-        empty sweeps) were never sent and are not part of it.
-
-        Args:
-            job_id: ``job.job_id()`` of the original job (Haiqu ids joined by ``";"``).
-
-        Raises:
-            HaiquInputError: the job was not submitted by a HaiquSampler.
-        """
-        return self._reattach(job_id)
-
-    # -- the sampler's part of the shared algorithm --------------------------------------
+        return items
 
     def _group_key(self, pub: _SamplerPubItem) -> Hashable | None:
         """Pubs without samples to take (no register, or an empty sweep) stay local."""
@@ -182,7 +174,7 @@ class HaiquSampler(
 
     def _check_decoded(self, results: Sequence[SamplerPubResult]) -> None:
         if any("quasi_dists" in result.metadata for result in results):
-            warnings.warn(QUASI_WARNING, UserWarning, stacklevel=5)
+            warn_user(QUASI_WARNING)
 
 
 def _pub_result(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from qiskit_haiqu.primitives.options import CommonOptions
 from qiskit_haiqu.primitives.plan import PlannedJob, RunPlan
 from qiskit_haiqu.primitives.polling import RecentDurations
 from qiskit_haiqu.primitives.single_flight import SingleFlight
+from qiskit_haiqu.primitives.user_warnings import warn_user
 from qiskit_haiqu.translate.circuits import circuit_fingerprint, encode_circuit
 from qiskit_haiqu.translate.job_context import fit_description
 
@@ -295,26 +295,22 @@ def _descriptions(owner: str, text: str, jobs: Sequence[PlannedJob]) -> list[str
     if any(cuts):
         shortened = sum(1 for cut in cuts if cut)
         which = which_jobs if shortened == len(jobs) else f"{shortened} of the {which_jobs}"
-        warnings.warn(
+        warn_user(
             f"options.job_description ({len(text)} characters) was shortened by up to "
             f"{max(cuts)} characters in the description of {which} of this run: a job "
             f"description holds {DESCRIPTION_ROOM} characters besides the submission "
             f"token, and the layout stored after your text, which lets "
             f"{owner}.job(job_id) decode the job in another process, comes first. Keep "
-            f"job_description to {len(text) - max(cuts)} characters to have it whole.",
-            UserWarning,
-            stacklevel=5,
+            f"job_description to {len(text) - max(cuts)} characters to have it whole."
         )
     if unstored:
         which = which_jobs if len(unstored) == len(jobs) else f"{len(unstored)} of the {which_jobs}"
-        warnings.warn(
+        warn_user(
             f"The layout of {which} of this run is too large to store in a job "
             f"description ({max(unstored)} characters; {DESCRIPTION_ROOM} fit): this "
             f"process gets the result as usual, but {owner}.job(job_id) in another process "
             "will not be able to decode it. Submit fewer pubs per run(), or lower "
-            "options.max_circuits_per_job, to keep the jobs reattachable.",
-            UserWarning,
-            stacklevel=5,
+            "options.max_circuits_per_job, to keep the jobs reattachable."
         )
     return descriptions
 

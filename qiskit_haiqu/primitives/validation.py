@@ -7,7 +7,6 @@ only refuse later (or what would silently give wrong data).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from qiskit_haiqu.errors import HaiquInputError
+from qiskit_haiqu.primitives.user_warnings import warn_user
 
 __all__ = [
     "RESERVED_REGISTER_NAMES",
@@ -164,11 +164,9 @@ def check_registers(circuit: QuantumCircuit, index: int) -> None:
 def warn_if_no_registers(circuits: Iterable[QuantumCircuit]) -> None:
     """Warn as Qiskit's samplers do when a circuit has no classical register."""
     if any(len(circuit.cregs) == 0 for circuit in circuits):
-        warnings.warn(
+        warn_user(
             "One of your circuits has no output classical registers and so the result "
-            "will be empty. Did you mean to add measurement instructions?",
-            UserWarning,
-            stacklevel=3,
+            "will be empty. Did you mean to add measurement instructions?"
         )
 
 

@@ -177,3 +177,10 @@ def test_a_primitive_closes_the_client_it_made_and_only_that_one(monkeypatch, em
         with HaiquEstimator(client=given) as estimator:
             estimator.run([(QuantumCircuit(1), "Z")]).result()
         assert given.list_devices()  # still open: the caller owns it
+
+
+def test_warnings_point_at_the_callers_line_through_the_template_methods():
+    sampler = HaiquSampler("aer_simulator", client=_offline_client())
+    with pytest.warns(UserWarning, match="no output classical registers") as record:
+        sampler.run([QuantumCircuit(1)])  # answered locally: no request
+    assert record[0].filename == __file__
