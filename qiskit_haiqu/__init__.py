@@ -10,10 +10,12 @@ transpile for) and finds jobs again by id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from qiskit_haiqu._version import __version__
 from qiskit_haiqu.api.client import HaiquClient
+from qiskit_haiqu.api.local_server import LocalServer, register_local_server
 from qiskit_haiqu.api.retry import RetryPolicy
 from qiskit_haiqu.backend import HaiquBackend, HaiquBackendJob
 from qiskit_haiqu.errors import (
@@ -89,6 +91,17 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
 ]
+
+
+def _embedded_emulator(settings: Mapping[str, Any] | None) -> LocalServer:
+    """The server for ``url="local"``, from the emulator package, imported only now (it needs
+    the ``emulator`` extra: FastAPI, uvicorn, qiskit-aer)."""
+    from qiskit_haiqu.emulator.embedded import local_server
+
+    return local_server(settings)
+
+
+register_local_server(_embedded_emulator)
 
 if TYPE_CHECKING:
     from qiskit_haiqu.errors import RequestValidationError  # noqa: F401 - deprecated alias

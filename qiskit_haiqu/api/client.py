@@ -29,6 +29,7 @@ and never appears in a message, repr or log line.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -43,6 +44,11 @@ from pydantic import BaseModel, ValidationError
 from qiskit_haiqu.api.creation import Creation, Creator
 from qiskit_haiqu.api.error_mapping import invalid_response_error
 from qiskit_haiqu.api.flow import flow_body
+from qiskit_haiqu.api.local_server import (
+    LocalServer,
+    private_local_server,
+    shared_local_server,
+)
 from qiskit_haiqu.api.models import (
     BaseJob,
     Circuit,
@@ -118,7 +124,8 @@ class HaiquClient:
 
         Args:
             url: API URL; else ``$HAIQU_API_URL``; else ``https://api.haiqu.ai/``.
-                ``"local"`` starts an embedded emulator for the life of the client.
+                ``"local"``: the process's embedded emulator, started on first use, shared
+                by every such client and stopped at interpreter exit.
             api_key: API key; else ``$HAIQU_API_KEY``. Surrounding whitespace (a trailing
                 newline read from a file) is removed with a warning.
             auth: ``"header"`` sends ``authorization: <key>``; ``"query"`` sends the
@@ -142,25 +149,18 @@ class HaiquClient:
                 characters), an unusable URL, SDK version or route, or plain HTTP to a
                 remote host.
         """
-        self._server: Any = None
+        self._server: LocalServer | None = None  # a private emulator, stopped on close
         chosen = url or os.environ.get("HAIQU_API_URL") or DEFAULT_URL
         self._local = chosen.strip().lower() == LOCAL_URL
         if self._local:
-            from qiskit_haiqu.emulator.embedded import start_embedded
-
-            self._server = start_embedded()
-            chosen = self._server.url
+            chosen = shared_local_server().url
             api_key = _local_key(api_key)
-        try:
-            self._key = clean_api_key(_chosen_key(api_key))
-            if auth not in ("header", "query"):
-                raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
-            self.sdk_version = resolve_sdk_version(sdk_version)
-            self.route: Route = resolve_route(route)
-            self.base_url = root_url(chosen, allow_insecure)
-        except HaiquConfigurationError:
-            self._stop_server()
-            raise
+        self._key = clean_api_key(_chosen_key(api_key))
+        if auth not in ("header", "query"):
+            raise HaiquConfigurationError(f"auth must be 'header' or 'query', not {auth!r}.")
+        self.sdk_version = resolve_sdk_version(sdk_version)
+        self.route: Route = resolve_route(route)
+        self.base_url = root_url(chosen, allow_insecure)
         self._auth = auth
         install_log_redaction()
         self.retry = retry or RetryPolicy()
@@ -199,19 +199,40 @@ class HaiquClient:
         return settings
 
     @classmethod
-    def local(cls, **kwargs: Any) -> HaiquClient:
-        """A client on an embedded emulator, started on a free loopback port, stopped on close."""
-        return cls(url=LOCAL_URL, **kwargs)
+    def local(cls, **settings: Any) -> HaiquClient:
+        """A client on an embedded emulator.
+
+        Keyword arguments that :class:`HaiquClient` takes (``api_key``, ``retry``, ...)
+        configure the client; any other is an
+        :class:`~qiskit_haiqu.emulator.EmulatorSettings` field. Without emulator settings
+        the client uses the process's shared emulator (as ``url="local"`` does); with some,
+        it gets a private emulator on a free loopback port, stopped when it closes.
+
+        Example:
+            >>> with HaiquClient.local(min_job_seconds=1.0, retry=RetryPolicy()) as client:
+            ...     ...
+        """
+        accepted = inspect.signature(cls.__init__).parameters
+        client_args = {k: v for k, v in settings.items() if k in accepted and k != "self"}
+        emulator = {k: v for k, v in settings.items() if k not in client_args}
+        if not emulator:
+            return cls(url=LOCAL_URL, **client_args)
+        server = private_local_server(emulator)
+        try:
+            client_args["api_key"] = _local_key(client_args.get("api_key"))
+            client = cls(url=server.url, **client_args)
+        except BaseException:
+            server.stop()
+            raise
+        client._server, client._local = server, True
+        return client
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connections (and stop an embedded emulator)."""
+        """Close the connections (and stop a private emulator; the shared one keeps running)."""
         self._transport.close()
-        self._stop_server()
-
-    def _stop_server(self) -> None:
-        server, self._server = getattr(self, "_server", None), None
+        server, self._server = self._server, None
         if server is not None:
             server.stop()
 
