@@ -29,7 +29,7 @@ from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
 from qiskit_haiqu.translate.job_context import write_context
 from qiskit_haiqu.translate.observables import (
-    WirePair,
+    ObservablePair,
     complex_terms,
     observables_to_wire,
     stds_fallback,
@@ -53,7 +53,7 @@ class _PreparedPub:
         circuit: QuantumCircuit,
         shots: int,
         rows: np.ndarray,
-        pairs: list[WirePair],
+        pairs: list[ObservablePair],
         plan: PubPlan,
         bound: list[QuantumCircuit] | None = None,
     ) -> None:
@@ -287,7 +287,7 @@ def _planned_job(items: Sequence[_PreparedPub], members: list[int]) -> PlannedJo
         bound = [circuit for item in items for circuit in item.bound or []]
         return PlannedJob(members, entries, 1, bound, run_type="StatevectorRun")
     circuits: list[QuantumCircuit] = []
-    observables: list[list[WirePair]] = []
+    observables: list[list[ObservablePair]] = []
     rows: list[np.ndarray] = []
     for item in items:
         for entry in item.plan.entries:

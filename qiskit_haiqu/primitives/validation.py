@@ -7,7 +7,7 @@ only refuse later (or what would silently give wrong data).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -134,12 +134,33 @@ def coerce_pubs(
         except ValueError as exc:
             if hint is not None:  # Qiskit's own words first, then what to write instead
                 raise HaiquInputError(f"{exc} {hint}") from None
-            if "could not convert" not in str(exc):
+            if not _values_not_numeric(pub, 1 if kind == "Sampler" else 2):
                 raise
             raise HaiquInputError(
                 f"Pub {index}: parameter values must be real numbers ({exc})."
             ) from None
     return coerced
+
+
+def _values_not_numeric(pub: Any, position: int) -> bool:
+    """Whether the parameter values of a pub (at ``position`` of its tuple) hold text."""
+    if not isinstance(pub, tuple | list) or len(pub) <= position:
+        return False
+    return _holds_text(pub[position])
+
+
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, str | bytes):
+        return True
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "US":
+            return True
+        return value.dtype.kind == "O" and any(_holds_text(v) for v in value.ravel())
+    if isinstance(value, Mapping):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_text(v) for v in value)
+    return False
 
 
 def check_registers(circuit: QuantumCircuit, index: int) -> None:

@@ -17,15 +17,16 @@ from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp
 from qiskit_haiqu.errors import HaiquInputError
 
 __all__ = [
-    "WirePair",
+    "ObservablePair",
     "complex_terms",
     "observable_to_wire",
     "observables_to_wire",
     "stds_fallback",
 ]
 
-WirePair = tuple[list[str], np.ndarray]
-"""One observable on the wire: Pauli labels and their real float64 coefficients."""
+ObservablePair = tuple[list[str], np.ndarray]
+"""One observable on the wire: Pauli labels and their real float64 coefficients (the
+wire models' ``ObservablePair``, with the coefficients as an array until serialised)."""
 
 _IMAG_TOLERANCE = 1e-10
 _MAX_EXPANDED_TERMS = 2**16
@@ -35,7 +36,7 @@ _LETTERS[1], _LETTERS[2], _LETTERS[3] = ord("Z"), ord("X"), ord("Y")
 _PAULI_TERMS = frozenset({1, 2, 3})
 
 
-def observable_to_wire(observable: SparseObservable, num_qubits: int) -> WirePair:
+def observable_to_wire(observable: SparseObservable, num_qubits: int) -> ObservablePair:
     """One observable as ``(labels, coefficients)`` for a circuit of ``num_qubits`` qubits.
 
     Raises:
@@ -108,7 +109,7 @@ def _term_label(observable: SparseObservable, term: int) -> str:
 
 def observables_to_wire(
     observables: ObservablesArray, num_qubits: int
-) -> tuple[list[WirePair], np.ndarray]:
+) -> tuple[list[ObservablePair], np.ndarray]:
     """The distinct observables of an array as wire pairs, and where each cell points.
 
     Returns:
@@ -118,7 +119,7 @@ def observables_to_wire(
     elements = observables.sparse_observables_array()
     index = np.zeros(observables.shape, dtype=np.intp)
     seen: dict[tuple[bytes, ...], int] = {}
-    pairs: list[WirePair] = []
+    pairs: list[ObservablePair] = []
     for cell, observable in np.ndenumerate(elements):
         key = (
             np.asarray(observable.bit_terms).tobytes(),
@@ -172,7 +173,7 @@ def complex_terms(observables: Any) -> list[str]:
     return found
 
 
-def stds_fallback(evs: np.ndarray, pairs: Sequence[WirePair], shots: int) -> np.ndarray:
+def stds_fallback(evs: np.ndarray, pairs: Sequence[ObservablePair], shots: int) -> np.ndarray:
     """Standard errors estimated from the values when the service sends none.
 
     For an observable with one non-identity term ``c P + d``, the exact shot-noise error
