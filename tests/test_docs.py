@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 import re
 import subprocess
 import sys
@@ -127,3 +128,20 @@ def test_errors_page_replaces_the_markdown_file(build):
     page = build.page("errors")
     for name in ("JobTimeoutError", "RequestValidationError", "HaiquInputError"):
         assert name in page
+
+
+def test_the_architecture_page_names_only_what_exists():
+    """Every ``module:function`` hop and every module path on the page is in the code."""
+    text = (DOCS / "architecture.rst").read_text()
+    hops = set(re.findall(r"``(qiskit_haiqu[\w.]*):([\w.]+)``", text))
+    assert len(hops) > 30
+    missing = []
+    for module_name, qualname in sorted(hops):
+        target: object = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part, None)
+        if target is None:
+            missing.append(f"{module_name}:{qualname}")
+    paths = set(re.findall(r"``((?:translate|api|primitives)/\w+\.py)``", text))
+    missing += [p for p in sorted(paths) if not (ROOT / "qiskit_haiqu" / p).is_file()]
+    assert not missing, f"docs/architecture.rst names what the code no longer has: {missing}"
