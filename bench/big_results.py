@@ -75,7 +75,7 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
 def main() -> None:
     args = parse_args(__doc__ or "")
     cases = (
-        [(12, 4, 20_000)]  # a smoke run: one small workload
+        [(8, 2, 2_000)]  # a smoke run: one small workload
         if args.quick
         else [(16, 40, 250_000), (20, 100, 100_000)]
     )

@@ -101,7 +101,7 @@ def _profile_lines(
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    iterations = 20 if args.quick else 200
+    iterations = 5 if args.quick else 200
     ansatz = efficient_su2(QUBITS, reps=2)
     observable = hamiltonian()
     path = parameter_path(iterations, ansatz.num_parameters)

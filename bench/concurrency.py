@@ -17,7 +17,7 @@ from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    jobs, seconds = (10, 0.5) if args.quick else (50, 2.0)
+    jobs, seconds = (5, 0.2) if args.quick else (50, 2.0)
     qc = QuantumCircuit(2)
     qc.h(0)
     qc.cx(0, 1)

@@ -60,7 +60,7 @@ def _polls_per_second(seconds: float) -> tuple[int, float]:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    short, count, long = (0.3, 3, 2.0) if args.quick else (0.5, 20, 60.0)
+    short, count, long = (0.2, 2, 1.0) if args.quick else (0.5, 20, 60.0)
     latencies = _latencies(short, count)
     polls, rate = _polls_per_second(long)
     middle = median(latencies)

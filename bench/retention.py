@@ -114,9 +114,9 @@ def memory_curve(
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    runs = 200 if args.quick else 10_000
-    limit = 20 if args.quick else EmulatorSettings().max_finished_jobs
-    reference_runs = runs // 10
+    runs = 40 if args.quick else 10_000
+    limit = 10 if args.quick else EmulatorSettings().max_finished_jobs
+    reference_runs = max(runs // 10, 10)
     curve, held, seconds, sources = memory_curve(runs, 10, limit)
     ref_curve, ref_held, _, _ = memory_curve(reference_runs, 2, 0)
     kept_per_run = (ref_curve[-1][1] - ref_curve[0][1]) / reference_runs

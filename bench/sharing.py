@@ -74,7 +74,7 @@ def one_round(url: str, client: HaiquClient) -> tuple[Counter[str], list[str]]:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    rounds = 2 if args.quick else 10
+    rounds = 1 if args.quick else 10
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
     try:

@@ -31,9 +31,9 @@ def ghz(qubits: int) -> QuantumCircuit:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    jobs = 40 if args.quick else 200
-    widths = [10, 16] if args.quick else [10, 16, 20, 24]
-    mps_width = 40 if args.quick else 80
+    jobs = 10 if args.quick else 200
+    widths = [10] if args.quick else [10, 16, 20, 24]
+    mps_width = 20 if args.quick else 80
     rows = []
     with EmulatorServer() as server, HaiquClient(url=server.url, api_key="bench") as client:
         sampler = HaiquSampler("aer_simulator", client=client)

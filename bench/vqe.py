@@ -62,9 +62,9 @@ def _kind(method: str, path: str) -> str:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    iterations = 10 if args.quick else 100
+    iterations = 5 if args.quick else 100
     naive_iterations = 1 if args.quick else 2
-    naive_poll = 1.0 if args.quick else 5.0  # the SDK's 5 s; a smoke run only checks the path
+    naive_poll = 0.2 if args.quick else 5.0  # the SDK's 5 s; a smoke run only checks the path
     ansatz = efficient_su2(QUBITS, reps=2)
     observable = hamiltonian()
     path = parameter_path(iterations, ansatz.num_parameters)
