@@ -26,7 +26,7 @@ from qiskit_haiqu import (
     HaiquInputError,
     HaiquSampler,
     HaiquService,
-    RequestValidationError,
+    InvalidRequestError,
 )
 from qiskit_haiqu.api.models import Device
 from qiskit_haiqu.backend import device_target
@@ -403,33 +403,33 @@ def test_isa_widths_still_bounded(client):
     generic = GenericBackendV2(27, seed=SEED)
     isa = generate_preset_pass_manager(backend=generic, seed_transpiler=SEED).run(_small())
     with pytest.raises(
-        RequestValidationError, match="The circuit has 27 qubits; fake_manila has 5"
+        InvalidRequestError, match="The circuit has 27 qubits; fake_manila has 5"
     ):
         HaiquSampler("fake_manila", client=client).run([isa]).result()
 
     busy13 = QuantumCircuit(27, 13)  # acts on 13 qubits: too many for a noisy simulation
     busy13.h(range(13))
     busy13.measure(range(13), range(13))
-    with pytest.raises(RequestValidationError, match=r"acts on 13 of its 27 qubits; fake_algiers"):
+    with pytest.raises(InvalidRequestError, match=r"acts on 13 of its 27 qubits; fake_algiers"):
         HaiquSampler("fake_algiers", client=client).run([busy13])
     busy25 = QuantumCircuit(30, 25)
     busy25.h(range(25))
     busy25.measure(range(25), range(25))
     with pytest.raises(
-        RequestValidationError,
+        InvalidRequestError,
         match=r"acts on 25 of its 30 qubits; aer_simulator \(statevector\) allows at most 24",
     ):
         HaiquSampler("aer_simulator", client=client).run([busy25])
     noisy = {"device_options": {"noise_model": {"errors": []}}}
     with pytest.raises(
-        RequestValidationError, match="aer_simulator with a noise model allows at most 12"
+        InvalidRequestError, match="aer_simulator with a noise model allows at most 12"
     ):
         HaiquSampler("aer_simulator", client=client, options=noisy).run([busy13])
     ten = QuantumCircuit(27)  # acts on 10 qubits, and the observable measures 3 others
     ten.h(range(10))
     observable = SparsePauliOp("I" * 14 + "ZZZ" + "I" * 10)
     estimator = HaiquEstimator("fake_algiers", client=client, options={"default_shots": 100})
-    with pytest.raises(RequestValidationError, match=r"acts on 13 of its 27 qubits; fake_algiers"):
+    with pytest.raises(InvalidRequestError, match=r"acts on 13 of its 27 qubits; fake_algiers"):
         estimator.run([(ten, observable)])
     assert (
         estimator.run([(ten, SparsePauliOp("I" * 17 + "Z" * 10))]).result()[0].data.evs.shape == ()
@@ -437,7 +437,7 @@ def test_isa_widths_still_bounded(client):
     full = QuantumCircuit(13)
     full.h(range(13))
     full.measure_all()
-    with pytest.raises(RequestValidationError, match=r"The circuit has 13 qubits; fake_algiers"):
+    with pytest.raises(InvalidRequestError, match=r"The circuit has 13 qubits; fake_algiers"):
         HaiquSampler("fake_algiers", client=client).run([full])
 
 
@@ -455,5 +455,5 @@ def test_skip_transpilation_runs_an_isa_circuit_as_it_is(manila, request_log):
     assert counts.get("00", 0) + counts.get("11", 0) > 300  # a Bell pair, with device noise
     sent = [e for e in request_log.entries() if e["method"] == "POST" and e["path"] == "/run"]
     assert len(sent) == 1
-    with pytest.raises(RequestValidationError, match="not in fake_manila's instruction set"):
+    with pytest.raises(InvalidRequestError, match="not in fake_manila's instruction set"):
         sampler.run([qc], shots=10)  # h is not a fake_manila gate

@@ -126,7 +126,7 @@ def test_cli_page_shows_every_command(build):
 def test_errors_page_replaces_the_markdown_file(build):
     assert not (DOCS / "errors.md").exists()
     page = build.page("errors")
-    for name in ("JobTimeoutError", "RequestValidationError", "HaiquInputError"):
+    for name in ("JobTimeoutError", "InvalidRequestError", "HaiquInputError"):
         assert name in page
 
 

@@ -8,7 +8,6 @@ recent jobs took. It performs only I/O: what to send comes from the
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from qiskit.circuit import QuantumCircuit
 
 from qiskit_haiqu.api.client import TOKEN_PREFIX, HaiquClient
 from qiskit_haiqu.api.models import CircuitSubmit, Device, RunJob, RunSubmit
-from qiskit_haiqu.errors import HaiquError, HaiquInputError, NotFoundError
+from qiskit_haiqu.errors import HaiquAPIError, HaiquError, HaiquInputError, NotFoundError
 from qiskit_haiqu.primitives.options import CommonOptions
 from qiskit_haiqu.primitives.plan import PlannedJob, RunPlan
 from qiskit_haiqu.primitives.polling import RecentDurations
@@ -266,10 +265,9 @@ def _with_cancelled(client: HaiquClient, jobs: Sequence[RunJob], error: HaiquErr
         f"{error.message} The run was split into several jobs and this part was refused, so "
         f"the parts already submitted were cancelled: {', '.join(outcomes)}."
     )
-    completed = copy.copy(error)  # same type and attributes (status code, detail, ...)
-    completed.message = message
-    completed.args = (message,)
-    return completed
+    if isinstance(error, HaiquAPIError):  # keeps its status code, detail, token
+        return error.with_message(message)
+    return type(error)(message)
 
 
 def _descriptions(owner: str, text: str, jobs: Sequence[PlannedJob]) -> list[str]:

@@ -7,12 +7,14 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from conftest import API_KEY
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.primitives import PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.quantum_info import SparsePauliOp
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import HaiquClient, HaiquEstimator, HaiquJob, HaiquSampler
 from qiskit_haiqu.api.models import JobStatus, RunJob
@@ -23,8 +25,6 @@ from qiskit_haiqu.primitives.polling import PollingPolicy, combined_status
 from qiskit_haiqu.primitives.sampler import _SamplerPubItem
 from qiskit_haiqu.primitives.validation import parameter_rows
 from qiskit_haiqu.translate.job_context import read_context
-from tests.conftest import API_KEY
-from tests.wire_samples import RUN_JOB
 
 
 def _offline_client() -> HaiquClient:

@@ -18,8 +18,8 @@ from qiskit_haiqu import (
     HaiquEstimator,
     HaiquInputError,
     HaiquSampler,
+    InvalidRequestError,
     OutdatedClientError,
-    RequestValidationError,
 )
 
 
@@ -157,7 +157,7 @@ def test_circuit_larger_than_the_device_allows(client, request_log):
     qc = QuantumCircuit(30)
     qc.h(0)
     qc.measure_all()
-    with pytest.raises(RequestValidationError, match="30 qubits"):
+    with pytest.raises(InvalidRequestError, match="30 qubits"):
         HaiquSampler("aer_simulator", client=client).run([qc])
     assert request_log.count("POST", "/run") == 1  # refused by the server, no job created
 

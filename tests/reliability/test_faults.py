@@ -21,9 +21,9 @@ from qiskit_haiqu import (
     HaiquConnectionError,
     HaiquJob,
     HaiquSampler,
+    InvalidRequestError,
     JobCancelledError,
     JobTimeoutError,
-    RequestValidationError,
     ServerError,
 )
 from qiskit_haiqu.api.models import RunJob
@@ -239,7 +239,7 @@ def test_a_split_run_refused_part_way_cancels_what_it_submitted(slow_emulator):
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
         with pytest.raises(
-            RequestValidationError, match="already submitted were cancelled"
+            InvalidRequestError, match="already submitted were cancelled"
         ) as info:
             sampler.run([(bell(), None, 100), (too_wide, None, 200)])
         first = info.value.message.split("cancelled: ")[1].split(" ")[0]
