@@ -24,7 +24,8 @@ from qiskit_haiqu.primitives.plan import PlannedJob, RunPlan
 from qiskit_haiqu.primitives.polling import RecentDurations
 from qiskit_haiqu.primitives.single_flight import SingleFlight
 from qiskit_haiqu.primitives.user_warnings import warn_user
-from qiskit_haiqu.translate.circuits import circuit_fingerprint, encode_circuit
+from qiskit_haiqu.translate.circuits import encode_circuit
+from qiskit_haiqu.translate.fingerprint_cache import FingerprintCache
 from qiskit_haiqu.translate.job_context import fit_description
 
 __all__ = ["DESCRIPTION_ROOM", "PreparedCircuits", "Submission", "Submitter", "submission_fields"]
@@ -107,6 +108,7 @@ class Submitter:
         self.client = client if client is not None else HaiquClient()
         self.device_id = device_id
         self.durations = RecentDurations()
+        self._fingerprints = FingerprintCache()
         self._experiments: SingleFlight[str, str] = SingleFlight()
         self._device: SingleFlight[str, Device] = SingleFlight()
         self._circuit_ids: SingleFlight[tuple[str, str], str] = SingleFlight()
@@ -130,7 +132,7 @@ class Submitter:
         for circuit in circuits:
             fp = by_object.get(id(circuit))
             if fp is None:
-                fp = circuit_fingerprint(circuit, qpy_version=qpy_version)
+                fp = self._fingerprints.fingerprint(circuit, qpy_version=qpy_version)
                 by_object[id(circuit)] = fp
             fingerprints.append(fp)
             by_fp.setdefault(fp, circuit)
