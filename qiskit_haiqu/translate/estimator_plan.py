@@ -9,6 +9,7 @@ for exactly the needed pairs and no more, in as few entries as this grouping fin
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ class PubPlan:
 
 
 def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
-    """Plan the evaluations of one pub.
+    """Plan the evaluations of one pub (plans are shared: never modify one).
+
+    A loop plans the same shapes every iteration, so recent plans are kept.
 
     Args:
         obs_index: Per observable cell, the id of its distinct observable (shape ``So``).
@@ -67,14 +70,30 @@ def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
     Returns:
         The plan for the broadcast shape of ``So`` and ``Sp`` (Qiskit's rule).
     """
+    index = np.asarray(obs_index, dtype=np.intp)
+    return _plan(index.tobytes(), index.shape, tuple(int(n) for n in row_shape))
+
+
+def _read_only(plan: PubPlan) -> PubPlan:
+    """``plan`` with every array read-only (plans are shared between runs)."""
+    arrays = [plan.obs_index, plan.cell_entry, plan.cell_obs, plan.cell_row]
+    for entry in plan.entries:
+        arrays += [entry.obs_ids, entry.row_ids]
+    for array in arrays:
+        array.flags.writeable = False
+    return plan
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(obs_bytes: bytes, obs_shape: tuple[int, ...], row_shape: tuple[int, ...]) -> PubPlan:
+    """:func:`plan_pub` of an observable index given as its bytes and shape."""
+    obs_index = np.frombuffer(obs_bytes, dtype=np.intp).reshape(obs_shape)
     shape = np.broadcast_shapes(obs_index.shape, row_shape)
     rows = np.arange(math.prod(row_shape), dtype=np.intp).reshape(row_shape)
-    obs_cells, row_cells = (
-        np.broadcast_to(a, shape).ravel() for a in (np.asarray(obs_index, dtype=np.intp), rows)
-    )
+    obs_cells, row_cells = (np.broadcast_to(a, shape).ravel() for a in (obs_index, rows))
     if obs_cells.size == 0:
         empty = np.zeros(shape, dtype=np.intp)
-        return PubPlan(shape, np.asarray(obs_index), [], empty, empty, empty)
+        return _read_only(PubPlan(shape, obs_index, [], empty, empty, empty))
     pairs, inverse = np.unique(
         np.stack([obs_cells, row_cells], axis=1), axis=0, return_inverse=True
     )
@@ -91,13 +110,15 @@ def plan_pub(obs_index: np.ndarray, row_shape: tuple[int, ...]) -> PubPlan:
                 lookup[(obs, row)] = (position, i, j)
     placed = np.array([lookup[(int(o), int(r))] for o, r in pairs], dtype=np.intp)
     cells = placed[np.asarray(inverse).ravel()]
-    return PubPlan(
-        shape,
-        np.asarray(obs_index),
-        entries,
-        cells[:, 0].reshape(shape),
-        cells[:, 1].reshape(shape),
-        cells[:, 2].reshape(shape),
+    return _read_only(
+        PubPlan(
+            shape,
+            obs_index,
+            entries,
+            cells[:, 0].reshape(shape),
+            cells[:, 1].reshape(shape),
+            cells[:, 2].reshape(shape),
+        )
     )
 
 

@@ -19,19 +19,34 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from qiskit.circuit import Barrier, Measure, Parameter, QuantumCircuit, Reset
+from qiskit.circuit import (
+    Barrier,
+    Measure,
+    Parameter,
+    ParameterVectorElement,
+    QuantumCircuit,
+    Reset,
+)
 
 from qiskit_haiqu.translate.circuits import circuit_fingerprint
 
 __all__ = ["FingerprintCache", "structural_key"]
 
 _NON_GATES = (Measure, Reset, Barrier)
+_NON_GATE_NAMES = frozenset({"measure", "reset", "barrier"})
 
 
 def _value_key(value: object) -> Hashable | None:
-    """A parameter or phase as a key part (``None``: not one the key can describe)."""
-    if isinstance(value, Parameter):  # compared by identity and name, not symbolically
-        return (type(value).__name__, value.name, value.uuid.int)
+    """A parameter or phase as a key part (``None``: not one the key can describe).
+
+    A parameter counts by its name (and a vector element by its vector's size too), as the
+    fingerprint does: it replaces parameter UUIDs by their position, and one circuit cannot
+    hold two parameters of one name.
+    """
+    if isinstance(value, ParameterVectorElement):
+        return ("v", value.name, len(value.vector))
+    if isinstance(value, Parameter):  # named, never compared symbolically (slow)
+        return ("p", value.name)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
@@ -49,9 +64,9 @@ def structural_key(circuit: QuantumCircuit) -> tuple[Hashable, ...] | None:
         return None
     instructions = []
     for instruction in circuit.data:
-        operation = instruction.operation
-        if not (
-            instruction.is_standard_gate() or getattr(operation, "base_class", None) in _NON_GATES
+        if not instruction.is_standard_gate() and (
+            instruction.name not in _NON_GATE_NAMES
+            or getattr(instruction.operation, "base_class", None) not in _NON_GATES
         ):
             return None
         params = []
@@ -62,8 +77,8 @@ def structural_key(circuit: QuantumCircuit) -> tuple[Hashable, ...] | None:
             params.append(part)
         instructions.append(
             (
-                operation.name,
-                operation.label,
+                instruction.name,
+                instruction.label,
                 tuple(params),
                 instruction.qubits,
                 instruction.clbits,

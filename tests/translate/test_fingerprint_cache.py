@@ -146,8 +146,11 @@ def test_the_same_content_is_fingerprinted_once(monkeypatch):
     circuit = _ansatz()
     answers = {cache.fingerprint(circuit) for _ in range(5)}
     answers.add(cache.fingerprint(circuit.copy()))  # a copy has the same content
+    rebuilt = _ansatz()  # new parameter objects (UUIDs), the same names: the same identity
+    answers.add(cache.fingerprint(rebuilt))
     assert len(answers) == 1
     assert len(computed) == 1
+    assert real(rebuilt) in answers
     cache.fingerprint(circuit, qpy_version=13)  # another QPY version is another answer
     assert len(computed) == 2
 
