@@ -41,6 +41,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from qiskit_haiqu.api.bodies import decode_body, decode_jobs
 from qiskit_haiqu.api.creation import Creation, Creator
 from qiskit_haiqu.api.error_mapping import invalid_response_error
 from qiskit_haiqu.api.flow import flow_body
@@ -443,7 +444,7 @@ class HaiquClient:
         self, response: httpx.Response, method: str, path: str, *, partial: bool = False
     ) -> RunJob | BaseJob:
         try:
-            job, odd = read_job(json_or_none(response.content), partial=partial)
+            job, odd = read_job(decode_body(response.content), partial=partial)
         except UnreadableReply as exc:
             raise self._invalid(method, path, f"a valid job ({exc})") from None
         if odd:
@@ -496,10 +497,7 @@ class HaiquClient:
         """The raw entries of an experiment's job listing, and its path."""
         path = f"/experiments/{path_segment(experiment_id, 'experiment id')}/jobs"
         response = self._send("GET", path, params=params, idempotent=True)
-        try:
-            items = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            items = None
+        items = decode_jobs(response.content)
         if not isinstance(items, list):
             raise self._invalid("GET", path, "a list of jobs")
         return path, items

@@ -14,8 +14,18 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
+from qiskit_haiqu.api.bodies import plain
 from qiskit_haiqu.api.program import FlowProgram
 from qiskit_haiqu.api.redact import mask_credentials
 from qiskit_haiqu.errors import UnknownJobStatusError
@@ -328,7 +338,14 @@ class RunJob(BaseJob):
     observables: list[Any] | None = None
     readout_bases: list[str] | None = None
     quantum_results: list[Any] | None = None
+    """Rows read from a reply may be :class:`~qiskit_haiqu.api.bodies.RawRows` (decoded when
+    read); dumped, they are lists."""
     estimated_qpu_cost: Cost | None = None
+
+    @field_serializer("quantum_results", mode="wrap")
+    def _dump_results(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+        """Rows kept as JSON text dump as the lists of objects they are."""
+        return handler(plain(value))
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """The fields, with the device credentials the service echoes in ``options`` (and a

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from qiskit_haiqu.api.bodies import RawRows
 from qiskit_haiqu.api.flow import CREDENTIAL_KEYS
 from qiskit_haiqu.errors import HaiquConfigurationError
 
@@ -88,6 +89,8 @@ def mask_credentials(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return type(value)(mask_credentials(item) for item in value)
+    if isinstance(value, RawRows):
+        return [mask_credentials(item) for item in value]
     return value
 
 
