@@ -26,7 +26,14 @@ from qiskit_haiqu.api.protocol import SDK_VERSION_HEADER
 from qiskit_haiqu.api.retry import RetryPolicy, parse_retry_after
 from qiskit_haiqu.errors import HaiquAPIError
 
-__all__ = ["AMBIGUOUS_STATUSES", "DEFAULT_TIMEOUT", "Ambiguous", "Transport", "json_or_none"]
+__all__ = [
+    "AMBIGUOUS_STATUSES",
+    "DEFAULT_TIMEOUT",
+    "Ambiguous",
+    "Transport",
+    "json_or_none",
+    "read_body",
+]
 
 logger = logging.getLogger("qiskit_haiqu")
 
@@ -173,14 +180,15 @@ class Transport:
         """One request: its 2xx response, or what went wrong."""
         context = self.context
         start = time.perf_counter()
+        request = self.http.build_request(
+            method, self.base_url + path, params=query or None, content=body, headers=self._headers
+        )
         try:
-            response = self.http.request(
-                method,
-                self.base_url + path,
-                params=query or None,
-                content=body,
-                headers=self._headers,
-            )
+            response = self.http.send(request, stream=True)
+            try:
+                read_body(response)
+            finally:
+                response.close()
         except httpx.ConnectError as exc:
             return _Failure(
                 partial(connection_error, method, path, exc, context),
@@ -204,6 +212,46 @@ class Transport:
             unsafe_to_repeat=status in AMBIGUOUS_STATUSES,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
+
+
+_BUFFERED = 1 << 20
+"""Bodies from this size on are read into one buffer of their announced length."""
+
+
+def read_body(response: httpx.Response) -> None:
+    """Read a streamed response's body, a big one straight into one buffer.
+
+    ``Response.read()`` keeps every chunk (a thousand for 64 MB) and joins them: twice the
+    body at its peak. A body of known length, not content-encoded, is copied chunk by chunk
+    into a ``bytearray`` of that length instead, which becomes ``response.content`` (a
+    ``bytearray`` then; every reader here takes one). Anything else is read as usual.
+    """
+    size = _plain_length(response)
+    if size is None or size < _BUFFERED or response.is_stream_consumed:
+        response.read()
+        return
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    for chunk in response.iter_raw():
+        end = filled + len(chunk)
+        if end > size:  # h11 never lets more than announced through
+            raise httpx.RemoteProtocolError("the body is longer than its Content-Length")
+        view[filled:end] = chunk
+        filled = end
+    view.release()
+    del buffer[filled:]  # less than announced: h11 raises first, but never keep padding
+    # httpx has no public way to give a streamed response its body; this is what read() sets.
+    response._content = buffer  # type: ignore[assignment]
+
+
+def _plain_length(response: httpx.Response) -> int | None:
+    """The body's announced length when it is sent as is (no content or transfer coding)."""
+    length = response.headers.get("content-length", "")
+    coding = response.headers.get("content-encoding", "identity").strip().lower()
+    if not length.isdigit() or coding not in ("", "identity"):
+        return None
+    return int(length)
 
 
 def json_or_none(content: bytes) -> Any:
