@@ -84,7 +84,7 @@ def distributions_to_bitarrays(
     }
     rng = np.random.default_rng(seed) if seed is not None else None
     exact = True
-    for row, dist in enumerate(dists):
+    for row, dist in enumerate(dists):  # one row at a time: rows may be decoded as read
         matrices, probs = _register_matrices(dist, num_clbits, layout)
         counts, row_exact = _counts(probs, shots)
         exact &= row_exact
@@ -164,10 +164,12 @@ def _register_matrices(
 
 def _outcome_values(chars: np.ndarray) -> np.ndarray:
     """The clbit integer of every outcome (at most 64 clbits)."""
-    packed = _pack(chars, range(chars.shape[1]))
+    packed = np.packbits(chars, axis=1)  # padded on the right: the value shifted left
     words = np.zeros((chars.shape[0], 8), dtype=np.uint8)
     words[:, 8 - packed.shape[1] :] = packed
-    return words.view(">u8").reshape(-1).astype(np.uint64)
+    values = words.view(">u8").reshape(-1).astype(np.uint64)
+    values >>= np.uint64(packed.shape[1] * 8 - chars.shape[1])
+    return values
 
 
 def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
@@ -194,10 +196,15 @@ def _key_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray:
         columns = _clbit_columns(keys[0], width, sizes)
         if columns is not None and len(joined) == len(keys) * length:
             raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), length)
-            spaces = np.array([c == " " for c in keys[0]], dtype=bool)
-            chars = raw[:, columns] - _ZERO
-            if (raw[:, spaces] == _SPACE).all() and (chars.size == 0 or chars.max() <= 1):
-                return chars.astype(np.uint8, copy=False)
+            if length == width:  # the whole clbit string: no groups to pick the bits from
+                whole: np.ndarray = raw - np.uint8(_ZERO)
+                if whole.size == 0 or whole.max() <= 1:
+                    return whole
+            else:
+                spaces = np.array([c == " " for c in keys[0]], dtype=bool)
+                chars = raw[:, columns] - _ZERO
+                if (raw[:, spaces] == _SPACE).all() and (chars.size == 0 or chars.max() <= 1):
+                    return chars.astype(np.uint8, copy=False)
     normal = [_full_key(key, width, sizes) for key in keys]
     joined = "".join(normal)
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
