@@ -60,7 +60,7 @@ from qiskit_haiqu.emulator.flow import (
 from qiskit_haiqu.emulator.jobs import JobRunner
 from qiskit_haiqu.emulator.metrics import circuit_analytics
 from qiskit_haiqu.emulator.settings import EmulatorSettings
-from qiskit_haiqu.emulator.simulate import RunPlan, Simulator, decode_qpy, estimate_cost
+from qiskit_haiqu.emulator.simulate import RunPlan, Simulator, decode_circuit, estimate_cost
 from qiskit_haiqu.emulator.state import USER_ID, CircuitRecord, EmulatorState, new_id, utcnow
 from qiskit_haiqu.emulator.validation import (
     InvalidRequest,
@@ -268,7 +268,7 @@ def _add_circuit_routes(api: APIRouter, state: EmulatorState) -> None:
                 [error(("body", "experiment_id"), "Unknown experiment id.", "not_found")]
             )
         try:
-            circuit = decode_qpy(body.qpy_dump)
+            circuit = decode_circuit(body.qpy_dump)
         except ValueError as exc:
             raise InvalidRequest([error(("body", "qpy_dump"), str(exc))]) from None
         model = Circuit(

@@ -26,7 +26,7 @@ import base64
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.library import SaveExpectationValue
 from qiskit_aer.noise import NoiseModel
 
+from qiskit_haiqu.api.models import ObservablePair
 from qiskit_haiqu.emulator.devices import AER_SIMULATOR, DeviceCatalog
 from qiskit_haiqu.emulator.mitigation import (
     ReadoutErrors,
@@ -52,7 +53,7 @@ __all__ = [
     "Entry",
     "RunPlan",
     "Simulator",
-    "decode_qpy",
+    "decode_circuit",
     "estimate_cost",
 ]
 
@@ -62,10 +63,8 @@ _UNITARY_DIRECTIVES = frozenset({"barrier", "delay"})
 _SEED_MOD = 2**63
 _MIN_FACTOR = 1e-9  # a readout factor this small cannot be divided out
 
-ObservableWire = tuple[Sequence[str], Sequence[float]]
 
-
-def decode_qpy(qpy_dump: str) -> QuantumCircuit:
+def decode_circuit(qpy_dump: str) -> QuantumCircuit:
     """Decode the base64 of a QPY file holding exactly one circuit.
 
     Raises:
@@ -102,7 +101,7 @@ class Entry:
     circuit_id: str
     circuit: QuantumCircuit
     rows: np.ndarray | None = None
-    observables: list[ObservableWire] | None = None
+    observables: list[ObservablePair] | None = None
 
 
 @dataclass

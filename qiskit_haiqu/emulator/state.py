@@ -13,13 +13,12 @@ from typing import Any
 from pydantic import SecretStr
 from qiskit.circuit import QuantumCircuit
 
-from qiskit_haiqu.api.models import Circuit, Experiment, RunJob, User
+from qiskit_haiqu.api.models import FINAL_STATUSES, Circuit, Experiment, RunJob, User
 
 __all__ = ["CircuitRecord", "EmulatorState", "JobRecord", "new_id", "utcnow"]
 
 USER_ID = 1
 REDACTED_KEY = "**********"
-_FINAL = frozenset({"Done", "Error", "Cancelled"})
 _MAX_EXPIRED_IDS = 100_000  # ids of forgotten jobs remembered (for a clear 404): ~10 MB
 
 
@@ -219,10 +218,10 @@ class EmulatorState:
             record = self._jobs.get(job_id)
             if record is None:
                 return False
-            if only_if_not_final and record.model.status in _FINAL:
+            if only_if_not_final and record.model.status in FINAL_STATUSES:
                 return False
             record.model = record.model.model_copy(update=changes)
-            if record.model.status in _FINAL:
+            if record.model.status in FINAL_STATUSES:
                 self._retire(job_id)
             return True
 
@@ -235,7 +234,7 @@ class EmulatorState:
         if cached is not None and cached[0] is job:
             return cached[1]
         body = self._wire(job)
-        if job.status in _FINAL:
+        if job.status in FINAL_STATUSES:
             with self._lock:
                 if record is not None and record.model is job:
                     record.wire = (job, body)

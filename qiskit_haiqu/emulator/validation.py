@@ -20,7 +20,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import TranspileLayout
 from qiskit_aer.noise import NoiseModel
 
-from qiskit_haiqu.api.models import RunSubmit, RunType
+from qiskit_haiqu.api.models import ObservablePair, RunSubmit, RunType
 from qiskit_haiqu.emulator.devices import AER_SIMULATOR, MPS_METHOD, DeviceCatalog
 from qiskit_haiqu.emulator.settings import EmulatorSettings
 from qiskit_haiqu.emulator.simulate import Entry, RunPlan
@@ -286,7 +286,7 @@ def _observables(
     records: list[CircuitRecord],
     settings: EmulatorSettings,
     errors: list[dict[str, Any]],
-) -> list[list[tuple[Sequence[str], Sequence[float]]] | None]:
+) -> list[list[ObservablePair] | None]:
     if observables is None:
         return [None] * len(records)
     if len(observables) != len(records):
@@ -299,12 +299,12 @@ def _observables(
         )
         return [None] * len(records)
     terms = 0
-    result: list[list[tuple[Sequence[str], Sequence[float]]] | None] = []
+    result: list[list[ObservablePair] | None] = []
     for index, (per_circuit, record) in enumerate(zip(observables, records, strict=True)):
         circuit = record.circuit
         # "honour": the uploaded circuit's layout makes its observables virtual (Q8).
         layout = circuit.layout if settings.upload_layout == "honour" else None
-        mapped: list[tuple[Sequence[str], Sequence[float]]] = []
+        mapped: list[ObservablePair] = []
         for obs_index, (labels, coeffs) in enumerate(per_circuit):
             loc: Loc = ("body", "observables", index, obs_index)
             terms += len(labels)
@@ -345,7 +345,7 @@ def _observables(
                             f"): {exc.message}",
                         )
                     )
-            mapped.append((labels, coeffs))
+            mapped.append((list(labels), list(coeffs)))
         result.append(mapped)
     if terms > settings.max_observable_terms:
         errors.append(
@@ -471,7 +471,7 @@ def _rows(
 
 def _check_widths(
     records: list[CircuitRecord],
-    observables: list[list[tuple[Sequence[str], Sequence[float]]] | None],
+    observables: list[list[ObservablePair] | None],
     device_id: str,
     noisy: bool,
     options: _Options,
@@ -565,9 +565,7 @@ def _check_instruction_set(
                 break
 
 
-def _active_qubits(
-    circuit: QuantumCircuit, observables: list[tuple[Sequence[str], Sequence[float]]] | None
-) -> int:
+def _active_qubits(circuit: QuantumCircuit, observables: list[ObservablePair] | None) -> int:
     """How many qubits simulating ``circuit`` takes: those it acts on, as Aer counts them.
 
     A qubit counts when an instruction other than a barrier acts on it (delays included: a

@@ -17,7 +17,7 @@ from qiskit.providers.fake_provider import GenericBackendV2
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit.transpiler import CouplingMap, generate_preset_pass_manager
 
-from qiskit_haiqu.emulator.simulate import decode_qpy
+from qiskit_haiqu.emulator.simulate import decode_circuit
 
 from ._servers import emulator_api
 from ._support import Api, encode
@@ -112,7 +112,7 @@ def ignoring_api() -> Iterator[Api]:
 
 def test_the_layout_survives_qpy():
     transpiled = _transpiled(_three_qubits())
-    decoded = decode_qpy(encode(transpiled))
+    decoded = decode_circuit(encode(transpiled))
     assert decoded.layout is not None
     assert decoded.layout.final_index_layout() == transpiled.layout.final_index_layout()
 
