@@ -3,11 +3,12 @@
 A sampler job's ``quantum_results`` hold one ``{bitstring: probability}`` object per
 parameter row; a big job's are most of a reply of tens or hundreds of megabytes. Decoded all
 at once they are several times the reply's size in Python dicts, alive together. Here the
-body is parsed by msgspec (the whole body is still checked to be valid JSON), every field but
-``quantum_results`` is decoded as usual, and an array of objects inside ``quantum_results``
-becomes :class:`RawRows`: a read-only sequence that keeps each row's JSON text (a zero-copy
-view of the body) and decodes a row each time it is read, never keeping it. A reader going
-through the rows one at a time holds the body, one row and its own output.
+body is parsed by msgspec in one pass (the whole body is still checked to be valid JSON):
+every field a job model knows is decoded as usual (others are left out: the models ignore
+them), and an array of objects inside ``quantum_results`` becomes :class:`RawRows`: a
+read-only sequence that keeps each row's JSON text (a zero-copy view of the body) and
+decodes a row each time it is read, never keeping it. A reader going through the rows one
+at a time holds the body, one row and its own output.
 
 The values decoded are the ones a plain JSON decode gives (``dict``, ``list``, ``str``,
 ``int``, ``float``, ``bool``, ``None``): only when they are decoded changes.
@@ -15,18 +16,19 @@ The values decoded are the ones a plain JSON decode gives (``dict``, ``list``, `
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from types import GenericAlias
 from typing import Any, overload
 
 import msgspec
 
-__all__ = ["RawRows", "decode_body", "decode_jobs", "plain"]
+__all__ = ["JobBodies", "RawRows", "plain"]
 
 _ANY = msgspec.json.Decoder()
-_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
-_JOBS = msgspec.json.Decoder(list[msgspec.Raw])
 _RESULTS = "quantum_results"
+_RESULTS_TYPE = list[list[msgspec.Raw] | dict[str, Any] | str | int | float | bool | None] | None
+"""``quantum_results`` in the one pass over a body: each circuit's array split into items."""
 _WHITESPACE = b" \t\r\n"
 _OBJECT = ord("{")
 _ARRAY = ord("[")
@@ -91,24 +93,57 @@ class RawRows(Sequence[Any]):
         return list, (list(self),)
 
 
-def decode_body(content: bytes) -> Any:
-    """The JSON value of a body (``None`` when it is not JSON), with a job object's result
-    rows kept as :class:`RawRows`."""
-    try:
-        fields = _FIELDS.decode(content)
-    except msgspec.DecodeError:
-        return _plain_or_none(content)
-    return _job_fields(fields)
+class JobBodies:
+    """Decodes job replies and listings in one pass, their result rows kept as text.
+
+    Only the fields named (the job models' fields) are kept: the models ignore any other. A
+    body the one pass cannot type (a ``quantum_results`` that is not an array, a listing
+    item of another kind) is decoded as plain JSON instead, so every body reads as before.
+    """
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        """Decoders of jobs with the given fields (``quantum_results`` among them)."""
+        names = sorted({*fields, _RESULTS})
+        job = msgspec.defstruct(
+            "JobFields",
+            [(name, _RESULTS_TYPE if name == _RESULTS else Any, msgspec.UNSET) for name in names],
+        )
+        item: Any = job | list[Any] | str | int | float | bool | None
+        self._names = names
+        self._job = msgspec.json.Decoder(job)
+        self._listing = msgspec.json.Decoder(GenericAlias(list, (item,)))
+
+    def job(self, content: bytes) -> Any:
+        """A job reply's JSON (``None`` when it is not JSON), rows as :class:`RawRows`."""
+        try:
+            return self._fields(self._job.decode(content))
+        except msgspec.ValidationError:
+            return _plain_or_none(content)
+        except msgspec.DecodeError:
+            return None
+
+    def listing(self, content: bytes) -> Any:
+        """A job listing's JSON (``None`` when it is not JSON): each job object as
+        :meth:`job` gives it, anything else as it is."""
+        try:
+            items = self._listing.decode(content)
+        except msgspec.ValidationError:
+            return _plain_or_none(content)
+        except msgspec.DecodeError:
+            return None
+        return [item if isinstance(item, _PLAIN) else self._fields(item) for item in items]
+
+    def _fields(self, job: Any) -> dict[str, Any]:
+        """The fields a body has, ``quantum_results`` with its rows as :class:`RawRows`."""
+        fields = {}
+        for name in self._names:
+            value = getattr(job, name)
+            if value is not msgspec.UNSET:
+                fields[name] = _results(value) if name == _RESULTS else value
+        return fields
 
 
-def decode_jobs(content: bytes) -> Any:
-    """A job listing's JSON (``None`` when it is not JSON): each job object as
-    :func:`decode_body` gives it, anything else as it is."""
-    try:
-        items = _JOBS.decode(content)
-    except msgspec.DecodeError:
-        return _plain_or_none(content)
-    return [_job_item(item) for item in items]
+_PLAIN = (list, str, int, float, bool, type(None))
 
 
 def plain(value: Any, depth: int = 0) -> Any:
@@ -131,24 +166,21 @@ def _plain_or_none(content: bytes) -> Any:
         return None
 
 
-def _job_item(raw: msgspec.Raw) -> Any:
-    if _first_byte(raw) != _OBJECT:
-        return _ANY.decode(raw)
-    return _job_fields(_FIELDS.decode(raw))
+def _results(value: list[Any] | None) -> list[Any] | None:
+    """``quantum_results`` as split by the one pass: each circuit's array made rows."""
+    if value is None:
+        return None
+    return [_items(entry, 1) if isinstance(entry, list) else entry for entry in value]
 
 
-def _job_fields(fields: dict[str, msgspec.Raw]) -> dict[str, Any]:
-    """An object's fields decoded, ``quantum_results`` with its result rows as raw text."""
-    return {
-        key: _results(raw) if key == _RESULTS else _ANY.decode(raw) for key, raw in fields.items()
-    }
-
-
-def _results(raw: msgspec.Raw) -> Any:
-    """``quantum_results``: a list (when it is an array) whose arrays of objects are rows."""
-    if _first_byte(raw) != _ARRAY:
-        return _ANY.decode(raw)
-    return [_entry(item, 1) for item in _ITEMS.decode(raw)]
+def _items(raws: list[msgspec.Raw], depth: int) -> Any:
+    """An array (its items' text): :class:`RawRows` if they are all objects."""
+    kinds = {_first_byte(raw) for raw in raws}
+    if kinds == {_OBJECT}:
+        return RawRows(raws)
+    if kinds == {_ARRAY} and depth < _ROW_DEPTH:
+        return [_entry(raw, depth + 1) for raw in raws]
+    return [_ANY.decode(raw) for raw in raws]
 
 
 def _entry(raw: msgspec.Raw, depth: int) -> Any:

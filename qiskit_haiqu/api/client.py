@@ -41,7 +41,6 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from qiskit_haiqu.api.bodies import decode_body, decode_jobs
 from qiskit_haiqu.api.creation import Creation, Creator
 from qiskit_haiqu.api.error_mapping import invalid_response_error
 from qiskit_haiqu.api.flow import flow_body
@@ -65,6 +64,8 @@ from qiskit_haiqu.api.protocol import resolve_sdk_version
 from qiskit_haiqu.api.redact import clean_api_key, install_log_redaction, mask_key
 from qiskit_haiqu.api.replies import (
     UnreadableReply,
+    decode_job,
+    decode_job_listing,
     describe_errors,
     hybrid_defaults,
     job_model,
@@ -444,7 +445,7 @@ class HaiquClient:
         self, response: httpx.Response, method: str, path: str, *, partial: bool = False
     ) -> RunJob | BaseJob:
         try:
-            job, odd = read_job(decode_body(response.content), partial=partial)
+            job, odd = read_job(decode_job(response.content), partial=partial)
         except UnreadableReply as exc:
             raise self._invalid(method, path, f"a valid job ({exc})") from None
         if odd:
@@ -497,7 +498,7 @@ class HaiquClient:
         """The raw entries of an experiment's job listing, and its path."""
         path = f"/experiments/{path_segment(experiment_id, 'experiment id')}/jobs"
         response = self._send("GET", path, params=params, idempotent=True)
-        items = decode_jobs(response.content)
+        items = decode_job_listing(response.content)
         if not isinstance(items, list):
             raise self._invalid("GET", path, "a list of jobs")
         return path, items

@@ -21,10 +21,13 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from qiskit_haiqu.api.bodies import JobBodies
 from qiskit_haiqu.api.models import BaseJob, HybridJob, JobStatus, JobType, RunJob
 
 __all__ = [
     "RESULT_FIELDS",
+    "decode_job",
+    "decode_job_listing",
     "UnreadableReply",
     "describe_errors",
     "hybrid_defaults",
@@ -57,6 +60,21 @@ _RUN_FAMILY: dict[str, type[RunJob]] = {
 }
 _KNOWN_TYPES = frozenset(t.value for t in JobType)
 JobT = TypeVar("JobT", bound=BaseJob)
+
+
+_JOB_MODELS: tuple[type[BaseJob], ...] = (BaseJob, *_RUN_FAMILY.values())
+_BODIES = JobBodies(name for model in _JOB_MODELS for name in model.model_fields)
+
+
+def decode_job(content: bytes) -> Any:
+    """A job reply's JSON for :func:`read_job` (``None`` when it is not JSON); result rows
+    stay JSON text until read (see :mod:`~qiskit_haiqu.api.bodies`)."""
+    return _BODIES.job(content)
+
+
+def decode_job_listing(content: bytes) -> Any:
+    """A job listing's JSON (``None`` when it is not JSON), each job as :func:`decode_job`."""
+    return _BODIES.listing(content)
 
 
 class UnreadableReply(ValueError):

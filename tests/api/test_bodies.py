@@ -13,10 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qiskit_haiqu import HaiquClient
-from qiskit_haiqu.api.bodies import RawRows, decode_body, decode_jobs, plain
+from qiskit_haiqu.api.bodies import RawRows, plain
 from qiskit_haiqu.api.models import RunJob
 from qiskit_haiqu.api.redact import SECRET_MASK, mask_credentials
-from qiskit_haiqu.api.replies import UnreadableReply, read_job
+from qiskit_haiqu.api.replies import (
+    UnreadableReply,
+    decode_job,
+    decode_job_listing,
+    read_job,
+)
 
 JOB = {
     "id": "jb-1",
@@ -57,7 +62,7 @@ RESULTS = {
 @pytest.mark.parametrize("indent", [False, True], ids=["compact", "indented"])
 def test_a_job_body_decodes_to_the_values_of_a_plain_decode(results, indent):
     body = orjson.dumps({**JOB, "quantum_results": results}, option=_indent(indent))
-    decoded = decode_body(body)
+    decoded = decode_job(body)
     expected = orjson.loads(body)
     assert decoded == expected
     assert plain(decoded["quantum_results"]) == expected["quantum_results"]
@@ -66,7 +71,7 @@ def test_a_job_body_decodes_to_the_values_of_a_plain_decode(results, indent):
 
 
 def test_an_array_of_rows_is_kept_as_text_and_the_outer_list_is_a_list():
-    decoded = decode_body(orjson.dumps({**JOB, "quantum_results": [ROWS, [ROWS]]}))
+    decoded = decode_job(orjson.dumps({**JOB, "quantum_results": [ROWS, [ROWS]]}))
     results = decoded["quantum_results"]
     assert type(results) is list
     assert isinstance(results[0], RawRows)
@@ -79,13 +84,13 @@ def test_an_array_of_rows_is_kept_as_text_and_the_outer_list_is_a_list():
     [b"", b"not json", b'{"id": "x", "quantum_results": [[{"0": tru}]]}', b'{"a": 1,}', b"[1,"],
 )
 def test_a_body_that_is_not_json_is_none_as_before(body):
-    assert decode_body(body) is None
-    assert decode_jobs(body) is None
+    assert decode_job(body) is None
+    assert decode_job_listing(body) is None
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"null", b"3.5"])
 def test_a_body_that_is_not_an_object_is_its_plain_value(body):
-    assert decode_body(body) == orjson.loads(body)
+    assert decode_job(body) == orjson.loads(body)
 
 
 def test_a_listing_decodes_every_job_like_a_single_reply():
@@ -96,10 +101,10 @@ def test_a_listing_decodes_every_job_like_a_single_reply():
         3,
     ]
     body = orjson.dumps(listing)
-    decoded = decode_jobs(body)
+    decoded = decode_job_listing(body)
     assert decoded == orjson.loads(body)
     assert isinstance(decoded[0]["quantum_results"][0], RawRows)
-    assert decode_jobs(b'{"not": "a list"}') == {"not": "a list"}
+    assert decode_job_listing(b'{"not": "a list"}') == {"not": "a list"}
 
 
 json_values = st.recursive(
@@ -123,13 +128,13 @@ result_shapes = st.lists(
 @given(results=result_shapes, indent=st.booleans())
 def test_any_results_decode_to_the_values_of_a_plain_decode(results, indent):
     body = orjson.dumps({**JOB, "quantum_results": results}, option=_indent(indent))
-    decoded = decode_body(body)
+    decoded = decode_job(body)
     assert decoded == orjson.loads(body)
     assert plain(decoded["quantum_results"]) == orjson.loads(body)["quantum_results"]
 
 
 def _rows() -> RawRows:
-    results = decode_body(orjson.dumps({**JOB, "quantum_results": [ROWS]}))["quantum_results"]
+    results = decode_job(orjson.dumps({**JOB, "quantum_results": [ROWS]}))["quantum_results"]
     rows = results[0]
     assert isinstance(rows, RawRows)
     return rows
@@ -171,7 +176,7 @@ def test_raw_rows_compare_copy_pickle_and_show_as_the_list_they_are():
 
 def test_a_job_with_raw_rows_dumps_plain_lists():
     body = orjson.dumps({**JOB, "quantum_results": [ROWS, {"0": 1.0}]})
-    job, _ = read_job(decode_body(body))
+    job, _ = read_job(decode_job(body))
     eager, _ = read_job(orjson.loads(body))
     assert isinstance(job, RunJob)
     assert job.model_dump() == eager.model_dump()
@@ -183,7 +188,7 @@ def test_a_job_with_raw_rows_dumps_plain_lists():
 
 def test_credentials_in_rows_are_masked_like_in_lists():
     body = orjson.dumps({**JOB, "quantum_results": [[{"iqm_token": "secret"}]]})
-    rows = decode_body(body)["quantum_results"]
+    rows = decode_job(body)["quantum_results"]
     assert mask_credentials(rows) == [[{"iqm_token": SECRET_MASK}]]
 
 
@@ -216,3 +221,12 @@ def _read(data: Any) -> Any:
 
 def _indent(indent: bool) -> Any:
     return orjson.OPT_INDENT_2 if indent else None
+
+
+def test_fields_no_job_model_knows_are_left_out_and_odd_results_read_plainly():
+    body = orjson.dumps({**JOB, "future": {"x": 1}, "quantum_results": [ROWS]})
+    assert decode_job(body) == {**JOB, "quantum_results": [ROWS]}
+    odd = {**JOB, "quantum_results": {"not": "a list"}}
+    assert decode_job(orjson.dumps(odd)) == odd
+    listing = [odd, {**JOB, "quantum_results": [ROWS]}]
+    assert decode_job_listing(orjson.dumps(listing)) == listing

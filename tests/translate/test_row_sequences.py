@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 import pytest
 
-from qiskit_haiqu.api.bodies import decode_body
+from qiskit_haiqu.api.replies import decode_job
 from qiskit_haiqu.errors import HaiquInvalidResponseError
 from qiskit_haiqu.translate.bitarrays import distributions_to_bitarrays
 
@@ -66,7 +66,7 @@ def test_each_row_is_read_once_and_decodes_as_from_a_list():
 def test_raw_rows_from_a_reply_decode_as_the_plain_rows():
     rows = _rows(5, 500)
     body = orjson.dumps({"id": "jb", "quantum_results": [rows]})
-    raw = decode_body(body)["quantum_results"][0]
+    raw = decode_job(body)["quantum_results"][0]
     assert not isinstance(raw, list)
     lazy, eager = _decode(raw), _decode(rows)
     for name, _ in LAYOUT:
@@ -85,7 +85,7 @@ def test_raw_rows_from_a_reply_decode_as_the_plain_rows():
 def test_a_malformed_raw_row_is_refused_as_a_plain_one(bad, match):
     rows = [*_rows(2, 500), bad]
     body = orjson.dumps({"id": "jb", "quantum_results": [rows]})
-    raw = decode_body(body)["quantum_results"][0]
+    raw = decode_job(body)["quantum_results"][0]
     errors = []
     for given in (rows, raw):
         with pytest.raises(HaiquInvalidResponseError, match=match) as caught:
@@ -97,7 +97,7 @@ def test_a_malformed_raw_row_is_refused_as_a_plain_one(bad, match):
 def test_inexact_raw_rows_keep_their_quasi_distributions():
     rows = [{"000000000000": 0.7, "000000000001": 0.4, "000000000011": -0.1}]
     body = orjson.dumps({"id": "jb", "quantum_results": [rows]})
-    raw = decode_body(body)["quantum_results"][0]
+    raw = decode_job(body)["quantum_results"][0]
     lazy, eager = _decode(raw), _decode(rows)
     assert not lazy.exact
     assert lazy.quasi_dists == eager.quasi_dists == rows
