@@ -165,10 +165,14 @@ def _register_matrices(
 def _outcome_values(chars: np.ndarray) -> np.ndarray:
     """The clbit integer of every outcome (at most 64 clbits)."""
     packed = np.packbits(chars, axis=1)  # padded on the right: the value shifted left
-    words = np.zeros((chars.shape[0], 8), dtype=np.uint8)
-    words[:, 8 - packed.shape[1] :] = packed
-    values = words.view(">u8").reshape(-1).astype(np.uint64)
-    values >>= np.uint64(packed.shape[1] * 8 - chars.shape[1])
+    nbytes = packed.shape[1]
+    size = next(size for size in (1, 2, 4, 8) if size >= nbytes)  # the narrowest word
+    if size != nbytes:
+        words = np.zeros((chars.shape[0], size), dtype=np.uint8)
+        words[:, size - nbytes :] = packed
+        packed = words
+    values = packed.view(f">u{size}").reshape(-1).astype(np.uint64)
+    values >>= np.uint64(nbytes * 8 - chars.shape[1])
     return values
 
 
