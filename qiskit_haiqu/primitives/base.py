@@ -273,7 +273,7 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
             decode,
             device_id=device_id,
             # A loop's jobs take about as long as the previous ones: poll first just after.
-            polling=self._polling(None if expected is None else 1.1 * expected + 0.001),
+            polling=self._polling(None if expected is None else 1.03 * expected + 0.0005),
             # The first run of a new circuit includes one-time work on the server: not typical.
             durations=None if submission.new_circuits else submitter.durations,
             progress=progress_hook(options.progress),

@@ -75,9 +75,18 @@ class PollingPolicy:
     first: float | None = None
 
     def delays(self) -> Iterator[float]:
-        """The waits before each poll, endlessly."""
-        yield self.interval if self.first is None else min(self.first, self.max_interval)
-        delay = self.interval
+        """The waits before each poll, endlessly.
+
+        After a first poll timed on the expected duration, the job is due any moment: the
+        back-off starts from a quarter of that duration (at least 2 ms), when shorter than
+        ``interval``.
+        """
+        if self.first is None:
+            yield self.interval
+            delay = self.interval
+        else:
+            yield min(self.first, self.max_interval)
+            delay = min(self.interval, max(0.002, 0.25 * self.first))
         while True:
             yield delay
             delay = min(delay * 1.5, self.max_interval)
