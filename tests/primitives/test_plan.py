@@ -121,7 +121,7 @@ def test_polling_policy_waits_first_then_backs_off_to_the_cap():
     assert next(PollingPolicy(interval=0.2).delays()) == 0.2
     # a quick job timed on the last ones is due any moment: back off from a quarter of it
     quick = PollingPolicy(interval=0.01, first=0.02).delays()
-    assert [round(next(quick), 4) for _ in range(4)] == [0.02, 0.005, 0.0075, 0.0113]
+    assert [round(next(quick), 5) for _ in range(4)] == [0.02, 0.005, 0.0075, 0.01125]
 
 
 @pytest.mark.parametrize(
