@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hypothesis import strategies as st
 from qiskit.circuit import (
     AnnotatedOperation,
     ClassicalRegister,
@@ -169,3 +170,36 @@ MUTATIONS: list[tuple[str, Callable[[object], QuantumCircuit], object, object]] 
     ("parameter names", _parameter_order, ("a", "b"), ("a", "c")),
     ("loose clbit position", _loose_clbit, True, False),
 ]
+
+
+_GATES = ["h", "x", "y", "z", "s", "t", "sx"]
+
+
+@st.composite
+def random_circuits(draw: st.DrawFn, *, expressions: bool = True) -> QuantumCircuit:
+    """Small random circuits: gates, rotations, parameters, CX and measurements.
+
+    With ``expressions``, parameterised rotations take ``theta * k``; without, one of two
+    plain parameters (what the fingerprint cache can key).
+    """
+    width = draw(st.integers(1, 3))
+    qc = QuantumCircuit(width, width)
+    theta = Parameter("theta")
+    plain = [Parameter("a"), Parameter("b")]
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["gate", "rot", "param", "cx", "measure"]))
+        q = draw(st.integers(0, width - 1))
+        if kind == "gate":
+            getattr(qc, draw(st.sampled_from(_GATES)))(q)
+        elif kind == "rot":
+            qc.rz(draw(st.sampled_from([0.1, 0.2, 0.3])), q)
+        elif kind == "param":
+            if expressions:
+                qc.ry(theta * draw(st.sampled_from([1, 2])), q)
+            else:
+                qc.ry(draw(st.sampled_from(plain)), q)
+        elif kind == "cx" and width > 1:
+            qc.cx(q, (q + 1) % width)
+        else:
+            qc.measure(q, q)
+    return qc

@@ -38,6 +38,7 @@ from qiskit_haiqu.primitives.reading import (
     stored_circuit,
 )
 from qiskit_haiqu.primitives.submission import DESCRIPTION_ROOM, Submitter
+from qiskit_haiqu.primitives.validation import coerce_pubs
 
 __all__ = ["DESCRIPTION_ROOM", "HaiquPrimitive"]
 
@@ -100,6 +101,7 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
 
     _options_class: type[OptionsT]
     _kind: str  # "sampler" or "estimator": written in, and checked on, stored jobs
+    _label: str  # "Sampler" or "Estimator", as Qiskit's messages name the primitive
 
     def __init__(
         self,
@@ -184,17 +186,16 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
 
     # -- what each primitive supplies ---------------------------------------------------
 
-    def _validated(
-        self, pubs: Iterable[Any], v1_args: tuple[Any, ...], options: OptionsT, default: Any
-    ) -> list[PubT]:
-        """The pubs coerced and checked as Qiskit's primitives do (no request).
+    def _default(self, options: OptionsT) -> Any:
+        """The shots or precision of pubs that set none, when ``run()`` gives none either."""
+        raise NotImplementedError
 
-        Args:
-            pubs: The pubs given to ``run()``.
-            v1_args: Positional arguments after them (the V1 call style, refused).
-            options: The run's options.
-            default: ``run()``'s ``shots`` or ``precision`` (``None``: the options' default).
-        """
+    def _coerce(self, pub: Any, default: Any) -> Any:
+        """Qiskit's coercion of one pub-like (with the run's shots or precision)."""
+        raise NotImplementedError
+
+    def _prepared(self, pubs: list[Any], options: OptionsT) -> list[PubT]:
+        """The coerced pubs checked and turned into what planning reads (no request)."""
         raise NotImplementedError
 
     def _group_key(self, pub: PubT) -> Hashable | None:
@@ -239,9 +240,18 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
     # -- the shared algorithm -----------------------------------------------------------
 
     def _run(self, pubs: Iterable[Any], v1_args: tuple[Any, ...], default: Any) -> HaiquJob:
-        """``run()``: validate, plan, submit (each pub refused before any request)."""
+        """``run()``: coerce, check, plan, submit (a bad pub is refused before any request).
+
+        Args:
+            pubs: The pubs given to ``run()``.
+            v1_args: Positional arguments after them (the V1 call style, refused).
+            default: ``run()``'s ``shots`` or ``precision`` (``None``: the options' default).
+        """
         options = self._options.snapshot()
-        plan = self._plan(self._validated(pubs, v1_args, options, default), options)
+        if default is None:
+            default = self._default(options)
+        coerced = coerce_pubs(pubs, lambda pub: self._coerce(pub, default), self._label, v1_args)
+        plan = self._plan(self._prepared(coerced, options), options)
         return self._start(plan, options)
 
     def _plan(self, pubs: list[PubT], options: OptionsT) -> RunPlan[PubT]:

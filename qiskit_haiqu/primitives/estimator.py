@@ -25,7 +25,7 @@ from qiskit_haiqu.primitives.base import HaiquPrimitive
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import EstimatorOptions
 from qiskit_haiqu.primitives.plan import PlannedJob, wire_parameters
-from qiskit_haiqu.primitives.validation import coerce_pubs, parameter_rows
+from qiskit_haiqu.primitives.validation import parameter_rows
 from qiskit_haiqu.translate.estimator_plan import PubPlan, plan_pub
 from qiskit_haiqu.translate.job_context import write_context
 from qiskit_haiqu.translate.observables import (
@@ -108,6 +108,7 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions, _PreparedPub, PubResult], 
 
     _options_class = EstimatorOptions
     _kind = "estimator"
+    _label = "Estimator"
 
     def run(
         self, pubs: Iterable[EstimatorPubLike], *v1_args: Any, precision: float | None = None
@@ -135,16 +136,14 @@ class HaiquEstimator(HaiquPrimitive[EstimatorOptions, _PreparedPub, PubResult], 
 
     # -- the estimator's part of the shared algorithm ------------------------------------
 
-    def _validated(
-        self,
-        pubs: Iterable[EstimatorPubLike],
-        v1_args: tuple[Any, ...],
-        options: EstimatorOptions,
-        precision: float | None,
-    ) -> list[_PreparedPub]:
-        default = options.default_precision if precision is None else precision
-        coerced = coerce_pubs(pubs, lambda pub: _coerce(pub, default), "Estimator", v1_args)
-        return [_prepare(pub, index, options.default_shots) for index, pub in enumerate(coerced)]
+    def _default(self, options: EstimatorOptions) -> float:
+        return options.default_precision
+
+    def _coerce(self, pub: EstimatorPubLike, default: float) -> EstimatorPub:
+        return _coerce(pub, default)
+
+    def _prepared(self, pubs: list[EstimatorPub], options: EstimatorOptions) -> list[_PreparedPub]:
+        return [_prepare(pub, index, options.default_shots) for index, pub in enumerate(pubs)]
 
     def _group_key(self, pub: _PreparedPub) -> Hashable | None:
         """Empty sweeps and 0-qubit circuits (whose observables are constants) stay local."""

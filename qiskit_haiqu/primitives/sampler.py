@@ -27,7 +27,6 @@ from qiskit_haiqu.primitives.plan import PlannedJob, wire_parameters
 from qiskit_haiqu.primitives.user_warnings import warn_user
 from qiskit_haiqu.primitives.validation import (
     check_registers,
-    coerce_pubs,
     parameter_rows,
     warn_if_no_registers,
 )
@@ -77,6 +76,7 @@ class HaiquSampler(
 
     _options_class = SamplerOptions
     _kind = "sampler"
+    _label = "Sampler"
 
     def run(
         self, pubs: Iterable[SamplerPubLike], *v1_args: Any, shots: int | None = None
@@ -102,22 +102,20 @@ class HaiquSampler(
 
     # -- the sampler's part of the shared algorithm --------------------------------------
 
-    def _validated(
-        self,
-        pubs: Iterable[SamplerPubLike],
-        v1_args: tuple[Any, ...],
-        options: SamplerOptions,
-        shots: int | None,
-    ) -> list[_SamplerPubItem]:
-        default = options.default_shots if shots is None else shots
-        coerced = coerce_pubs(pubs, lambda pub: SamplerPub.coerce(pub, default), "Sampler", v1_args)
+    def _default(self, options: SamplerOptions) -> int:
+        return options.default_shots
+
+    def _coerce(self, pub: SamplerPubLike, default: int) -> SamplerPub:
+        return SamplerPub.coerce(pub, default)
+
+    def _prepared(self, pubs: list[SamplerPub], options: SamplerOptions) -> list[_SamplerPubItem]:
         items = []
-        for index, pub in enumerate(coerced):
+        for index, pub in enumerate(pubs):
             check_registers(pub.circuit, index)
             items.append(
                 _SamplerPubItem(pub, parameter_rows(pub.circuit, pub.parameter_values, index))
             )
-        warn_if_no_registers(pub.circuit for pub in coerced)
+        warn_if_no_registers(pub.circuit for pub in pubs)
         return items
 
     def _group_key(self, pub: _SamplerPubItem) -> Hashable | None:

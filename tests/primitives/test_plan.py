@@ -14,6 +14,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.quantum_info import SparsePauliOp
+from shared_circuits import bell
 from wire_samples import RUN_JOB
 
 from qiskit_haiqu import HaiquClient, HaiquEstimator, HaiquJob, HaiquSampler
@@ -36,14 +37,6 @@ def _offline_client() -> HaiquClient:
     return HaiquClient(url="https://x.test", api_key="k", transport=httpx.MockTransport(handler))
 
 
-def _bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2)
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure_all()
-    return circuit
-
-
 def _rotation() -> QuantumCircuit:
     theta = Parameter("theta")
     circuit = QuantumCircuit(1)
@@ -62,12 +55,12 @@ def _sampler_plan(pubs: list[Any], **options: Any) -> Any:
 
 
 def test_sampler_plan_groups_by_shots_and_parameterisation_without_a_request():
-    bell = _bell()
+    pair = bell()
     rotation = _rotation()
     rotation.measure_all()
     no_registers = QuantumCircuit(1)
     plan = _sampler_plan(
-        [bell, (bell, None, 10), (rotation, [[0.1], [0.2]]), no_registers, (rotation, [[0.3]])]
+        [pair, (pair, None, 10), (rotation, [[0.1], [0.2]]), no_registers, (rotation, [[0.3]])]
     )
     assert [job.members for job in plan.jobs] == [[0], [1], [2, 4]]
     assert [job.shots for job in plan.jobs] == [1024, 10, 1024]
@@ -76,11 +69,11 @@ def test_sampler_plan_groups_by_shots_and_parameterisation_without_a_request():
     assert [np.asarray(r).tolist() for r in rows] == [[[0.1], [0.2]], [[0.3]]]
     assert read_context(plan.jobs[2].context) == {"kind": "sampler", "shapes": [[2], [1]]}
     assert len(plan.pubs) == 5  # the register-less pub is kept, to be answered locally
-    assert plan.circuits() == [bell, bell, rotation, rotation]
+    assert plan.circuits() == [pair, pair, rotation, rotation]
 
 
 def test_sampler_plan_splits_at_max_circuits_per_job():
-    plan = _sampler_plan([_bell()] * 5, max_circuits_per_job=2)
+    plan = _sampler_plan([bell()] * 5, max_circuits_per_job=2)
     assert [job.members for job in plan.jobs] == [[0, 1], [2, 3], [4]]
 
 
@@ -173,7 +166,7 @@ def test_a_primitive_closes_the_client_it_made_and_only_that_one(monkeypatch, em
     monkeypatch.setenv("HAIQU_API_KEY", API_KEY)
     with HaiquSampler() as sampler:
         made = sampler.client
-        assert sampler.run([_bell()]).result()[0].data.meas.num_shots == 1024
+        assert sampler.run([bell()]).result()[0].data.meas.num_shots == 1024
     with pytest.raises(RuntimeError, match="closed"):
         made.list_devices()
     with HaiquClient(url=emulator_url, api_key=API_KEY) as given:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from circuit_mutations import MUTATIONS
+from circuit_mutations import MUTATIONS, random_circuits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from qiskit.circuit import (
@@ -174,32 +174,11 @@ def test_a_bounded_cache_drops_the_least_recently_used():
     assert len(cache._known) == 2
 
 
-_GATES = ["h", "x", "sx", "s", "t"]
-
-
-@st.composite
-def _circuits(draw: st.DrawFn) -> QuantumCircuit:
-    width = draw(st.integers(1, 3))
-    qc = QuantumCircuit(width, width)
-    params = [Parameter("a"), Parameter("b")]
-    for _ in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["gate", "rot", "param", "cx", "measure"]))
-        q = draw(st.integers(0, width - 1))
-        if kind == "gate":
-            getattr(qc, draw(st.sampled_from(_GATES)))(q)
-        elif kind == "rot":
-            qc.rz(draw(st.sampled_from([0.1, 0.2, 1])), q)
-        elif kind == "param":
-            qc.ry(draw(st.sampled_from(params)), q)
-        elif kind == "cx" and width > 1:
-            qc.cx(q, (q + 1) % width)
-        else:
-            qc.measure(q, q)
-    return qc
-
-
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(_circuits(), st.lists(st.integers(0, len(IN_PLACE) - 1), min_size=1, max_size=4))
+@given(
+    random_circuits(expressions=False),
+    st.lists(st.integers(0, len(IN_PLACE) - 1), min_size=1, max_size=4),
+)
 def test_random_circuits_through_chains_of_in_place_mutations(qc, steps):
     cache = FingerprintCache()
     assert cache.fingerprint(qc) == circuit_fingerprint(qc)

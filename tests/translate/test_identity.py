@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from circuit_mutations import MUTATIONS, _if_on, _loose_clbit
+from circuit_mutations import MUTATIONS, _if_on, _loose_clbit, random_circuits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from qiskit.circuit import (
     ClassicalRegister,
     Gate,
-    Parameter,
     ParameterVector,
     QuantumCircuit,
     QuantumRegister,
@@ -88,30 +87,6 @@ def test_fingerprint_is_the_same_in_another_process():
     assert out == circuit_fingerprint(_if_on(0))
 
 
-_GATES = ["h", "x", "y", "z", "s", "t", "sx"]
-
-
-@st.composite
-def circuits(draw: st.DrawFn) -> QuantumCircuit:
-    width = draw(st.integers(1, 3))
-    qc = QuantumCircuit(width, width)
-    theta = Parameter("theta")
-    for _ in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["gate", "rot", "param", "cx", "measure"]))
-        q = draw(st.integers(0, width - 1))
-        if kind == "gate":
-            getattr(qc, draw(st.sampled_from(_GATES)))(q)
-        elif kind == "rot":
-            qc.rz(draw(st.sampled_from([0.1, 0.2, 0.3])), q)
-        elif kind == "param":
-            qc.ry(theta * draw(st.sampled_from([1, 2])), q)
-        elif kind == "cx" and width > 1:
-            qc.cx(q, (q + 1) % width)
-        else:
-            qc.measure(q, q)
-    return qc
-
-
 def _mutate(qc: QuantumCircuit, choice: int) -> QuantumCircuit:
     mutated = qc.copy()
     kind = choice % 4
@@ -133,7 +108,7 @@ def _mutate(qc: QuantumCircuit, choice: int) -> QuantumCircuit:
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(circuits(), st.integers(0, 40))
+@given(random_circuits(), st.integers(0, 40))
 def test_random_circuits_and_their_mutations_never_collide(qc, choice):
     mutated = _mutate(qc, choice)
     assert circuit_fingerprint(mutated) != circuit_fingerprint(qc)
