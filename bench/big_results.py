@@ -5,7 +5,9 @@ re-fetched and decoded by ``HaiquSampler().job(id).result()`` at >= 20 M shots/s
 client's peak memory during it <= 4x the reply's size; and a 20-qubit job of 100 rows x
 100,000 shots (near-uniform) within 4x the reply too. Each measurement runs in a fresh
 process (as a user's reattaching script does) against the emulator in its own process; the
-reply's size is measured by fetching it raw. Run: ``python -m bench.big_results [--quick]``.
+reply's size is measured by fetching it raw. The child's memory is its peak resident set
+(``VmHWM``, reset once the imports are done) above its resident set just before the fetch.
+Run: ``python -m bench.big_results [--quick]``.
 """
 
 from __future__ import annotations
@@ -15,27 +17,31 @@ import subprocess
 import sys
 
 import httpx
+import msgspec
 from qiskit.circuit import Parameter, QuantumCircuit
 
 from bench._common import Target, emulator_process, parse_args, record, report, report_targets
 from qiskit_haiqu import HaiquClient, HaiquSampler
 
 _FETCH = """
-import json, resource, sys, time
+import json, sys, time
 from qiskit_haiqu import HaiquClient, HaiquSampler
 
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
+def status(field):
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
 
 url, job_id = sys.argv[1], sys.argv[2]
 with HaiquClient(url=url, api_key="bench") as client:
     sampler = HaiquSampler("aer_simulator", client=client)
-    before = rss()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak (VmHWM) starts again from here: imports are not counted
+    before = status("VmRSS")
     start = time.perf_counter()
     result = sampler.job(job_id).result()
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = status("VmHWM")
     shots = sum(r.data.meas.num_shots * r.data.meas.size for r in result)
 print(json.dumps({"seconds": seconds, "extra_bytes": peak - before, "shots": shots}))
 """
@@ -51,6 +57,12 @@ def uniform_sweep(qubits: int, rows: int) -> tuple[QuantumCircuit, list[list[flo
     return circuit, [[0.01 * k] for k in range(rows)]
 
 
+def _outcomes_per_row(body: bytes, rows: int) -> float:
+    """Mean distinct outcomes per row of a job reply (counted, then dropped)."""
+    results = msgspec.json.decode(body)["quantum_results"][0]
+    return sum(len(row) for row in results) / rows
+
+
 def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
     """Submit the job, wait for it, then time a fresh process's ``job(id).result()``."""
     with HaiquClient(url=url, api_key="bench") as client:
@@ -60,7 +72,8 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
         haiqu_id = job.job_id()
         raw = httpx.get(f"{url}/jobs/{haiqu_id}", headers={"authorization": "bench"}, timeout=600)
         reply_bytes = len(raw.content)
-        outcomes = sum(len(row) for row in raw.json()["quantum_results"][0]) / rows
+        outcomes = _outcomes_per_row(raw.content, rows)
+        del raw
     out = subprocess.run(
         [sys.executable, "-c", _FETCH, url, haiqu_id],
         capture_output=True,
