@@ -132,13 +132,21 @@ def find_submitted(
     defaults: Mapping[str, Any],
 ) -> RunJob | None:
     """One look at the experiment's newest jobs of the submission's type (``Run`` or
-    ``Hybrid``, on ``circuit_id``) for ``token``; ``None`` when none carries it."""
+    ``Hybrid``, on ``circuit_id``) for ``token``; ``None`` when none carries it.
+
+    The newest job alone is asked for first: it is the lost one unless another submission
+    on the circuit came after it. Only then are the :data:`SEARCH_LIMIT` newest listed, so
+    a big finished job on the same circuit is not fetched with its results in the usual case.
+    """
     job_type = str(defaults.get("job_type") or JobType.RUN.value)
-    query: dict[str, Any] = {"limit": SEARCH_LIMIT, "job_type": job_type}
-    if circuit_id:
-        query["circuit_id"] = circuit_id
-    path, items = job_items(experiment_id, query)
-    for item in items:
-        if isinstance(item, dict) and token in str(item.get("description") or ""):
-            return read_submitted(item, defaults, f"GET {path}")
+    for limit in (1, SEARCH_LIMIT):
+        query: dict[str, Any] = {"limit": limit, "job_type": job_type}
+        if circuit_id:
+            query["circuit_id"] = circuit_id
+        path, items = job_items(experiment_id, query)
+        for item in items:
+            if isinstance(item, dict) and token in str(item.get("description") or ""):
+                return read_submitted(item, defaults, f"GET {path}")
+        if len(items) < limit:  # the listing holds fewer: it was seen whole
+            return None
     return None

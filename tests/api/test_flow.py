@@ -432,9 +432,10 @@ def test_a_lost_flow_reply_is_found_among_hybrid_jobs_without_resubmitting():
         created.append(orjson.loads(_hybrid_reply(request).content))
         return httpx.Response(502)
 
-    def listing(request: httpx.Request) -> httpx.Response:
+    def listing(request: httpx.Request) -> httpx.Response:  # newest first, up to ``limit``
         others = [{**RUN_JOB, "id": f"jb-{i}", "description": f"x [qh:{i:032x}]"} for i in range(3)]
-        return httpx.Response(200, json=[*others, *created])
+        newest = [*created, *others][: int(request.url.params["limit"])]
+        return httpx.Response(200, json=newest)
 
     service.answers = {"POST /flow": lost, "GET /experiments/exp-1/jobs": listing}
     with service.client(route="flow") as client:
@@ -443,7 +444,7 @@ def test_a_lost_flow_reply_is_found_among_hybrid_jobs_without_resubmitting():
     assert isinstance(job, HybridJob)
     assert service.posts() == ["/flow"]
     [search] = [r for r in service.requests if r.method == "GET"]
-    assert dict(search.url.params) == {"limit": "10", "job_type": "Hybrid", "circuit_id": "circ-1"}
+    assert dict(search.url.params) == {"limit": "1", "job_type": "Hybrid", "circuit_id": "circ-1"}
 
 
 def test_many_threads_on_a_retired_run_move_once_and_each_get_one_job(caplog):

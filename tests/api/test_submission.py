@@ -57,25 +57,45 @@ def _submitted_description(service: Service) -> str:
     return str(orjson.loads(service.sent("POST", "/run")[0].content)["description"])
 
 
-def _listing(service: Service, position: int, total: int = 10) -> httpx.Response:
-    """Ten newest jobs; the one at ``position`` carries the submission token."""
+def _listing(
+    service: Service, position: int, total: int = 10, request: httpx.Request | None = None
+) -> httpx.Response:
+    """The newest jobs (as many as the request's ``limit``); the one at ``position`` carries
+    the submission token."""
     jobs = [{**JOB, "id": f"jb-{i}", "description": f"other [qh:{i:032x}]"} for i in range(total)]
     jobs[position] = {**JOB, "id": "jb-mine", "description": _submitted_description(service)}
-    return httpx.Response(200, json=jobs)
+    limit = total if request is None else int(request.url.params.get("limit", total))
+    return httpx.Response(200, json=jobs[:limit])
 
 
-def test_the_search_asks_for_ten_run_jobs_on_the_first_circuit_and_stops_at_the_match():
+def test_the_search_asks_for_the_newest_run_job_then_ten_and_stops_at_the_match():
     service = Service({})
     service.answers = {
         "POST /run": lambda r: httpx.Response(502),
-        "GET /experiments/exp-1/jobs": lambda r: _listing(service, position=3),
+        "GET /experiments/exp-1/jobs": lambda r: _listing(service, position=3, request=r),
     }
     job = service.client().submit_run(RUN_BODY)
     assert job.id == "jb-mine"
-    [search] = service.sent("GET", "/experiments/exp-1/jobs")
-    assert dict(search.url.params) == {"limit": "10", "job_type": "Run", "circuit_id": "circ-1"}
+    searches = service.sent("GET", "/experiments/exp-1/jobs")
+    query = {"job_type": "Run", "circuit_id": "circ-1"}
+    assert [dict(s.url.params) for s in searches] == [
+        {"limit": "1", **query},
+        {"limit": "10", **query},
+    ]
     assert len(service.sent("POST", "/run")) == 1
     assert service.waits == []
+
+
+def test_a_lost_job_that_is_the_newest_is_found_by_listing_one_job():
+    """A big finished job further down the listing is never fetched with its results."""
+    service = Service({})
+    service.answers = {
+        "POST /run": lambda r: httpx.Response(502),
+        "GET /experiments/exp-1/jobs": lambda r: _listing(service, position=0, request=r),
+    }
+    assert service.client().submit_run(RUN_BODY).id == "jb-mine"
+    [search] = service.sent("GET", "/experiments/exp-1/jobs")
+    assert search.url.params["limit"] == "1"
 
 
 def test_a_garbled_reply_resolved_by_the_token_gives_the_job_without_resubmitting():
