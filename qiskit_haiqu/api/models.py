@@ -40,18 +40,14 @@ __all__ = [
     "Experiment",
     "ExperimentSubmit",
     "FINAL_STATUSES",
-    "HTTPValidationError",
     "HybridJob",
     "HybridSubmit",
     "JobStatus",
     "JobType",
-    "OutdatedClientBody",
-    "OutdatedClientDetail",
     "RunJob",
     "RunSubmit",
     "RunType",
     "User",
-    "ValidationErrorItem",
     "VersionInfo",
     "parse_status",
 ]
@@ -412,30 +408,3 @@ def _fill(data: dict[str, Any], key: str, value: Any) -> None:
     """Set ``data[key]`` to ``value`` when the reply has no (or a null) value of its own."""
     if data.get(key) is None and value is not None:
         data[key] = value
-
-
-class ValidationErrorItem(_Model):
-    """One entry of FastAPI's 422 ``detail`` list."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class HTTPValidationError(_Model):
-    """A 422 body: ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``."""
-
-    detail: list[ValidationErrorItem]
-
-
-class OutdatedClientDetail(_Model):
-    """The ``detail`` of a 426 answer."""
-
-    error_code: str
-    message: str
-
-
-class OutdatedClientBody(_Model):
-    """A 426 body: ``{"detail": {"error_code": "outdated_sdk", "message": ...}}``."""
-
-    detail: OutdatedClientDetail
