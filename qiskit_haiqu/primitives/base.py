@@ -15,6 +15,7 @@ with the same plan.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -92,7 +93,7 @@ def _from_mode(
 _SelfT = TypeVar("_SelfT", bound="HaiquPrimitive[Any, Any, Any]")
 
 
-class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
+class HaiquPrimitive(ABC, Generic[OptionsT, PubT, ResultT]):
     """Construction, submission, decoding and reattachment shared by the Haiqu primitives.
 
     Type parameters: the options class, the primitive's validated pub (what planning and
@@ -186,42 +187,43 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
 
     # -- what each primitive supplies ---------------------------------------------------
 
+    @abstractmethod
     def _default(self, options: OptionsT) -> Any:
         """The shots or precision of pubs that set none, when ``run()`` gives none either."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _coerce(self, pub: Any, default: Any) -> Any:
         """Qiskit's coercion of one pub-like (with the run's shots or precision)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _prepared(self, pubs: list[Any], options: OptionsT) -> list[PubT]:
         """The coerced pubs checked and turned into what planning reads (no request)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _group_key(self, pub: PubT) -> Hashable | None:
         """What pubs must share to travel in one job; ``None``: answered locally, not sent."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _entries(self, pub: PubT) -> int:
         """How many circuit entries of its job the pub takes."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _planned_job(self, pubs: Sequence[PubT], members: list[int]) -> PlannedJob:
         """The job that carries ``pubs`` (whose plan indices are ``members``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _pub_result(self, pub: PubT, values: Sequence[Any], job: RunJob, entry: int) -> ResultT:
         """The result of a sent pub from its slice of the job's results (from ``entry``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _dry_run_result(self, pub: PubT, job: RunJob) -> ResultT:
         """The result of a pub whose job was a dry run (which runs nothing)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _unsent_result(self, pub: PubT) -> ResultT:
         """The result of a pub that was answered without the service."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _rebuild(
         self, job: RunJob, context: dict[str, Any], circuit: Callable[[str], QuantumCircuit]
     ) -> list[PubT]:
@@ -232,7 +234,6 @@ class HaiquPrimitive(Generic[OptionsT, PubT, ResultT]):
             context: The context the primitive wrote in its description.
             circuit: A stored circuit by id (fetched once per reattachment).
         """
-        raise NotImplementedError
 
     def _check_decoded(self, results: Sequence[ResultT]) -> None:
         """Called with every pub's result once decoded (warnings go here)."""
