@@ -50,8 +50,12 @@ def _assert_moves_forward(snapshots: list[JobProgress]) -> None:
 
 def test_callback_sees_each_status_change_once(slow_client):
     snapshots: list[JobProgress] = []
+    # Polls at most 50 ms apart: each status lasts about 0.2 s, so every one is seen (with
+    # the default back-off the gaps pass 0.2 s, and a loaded machine could skip Running).
     sampler = HaiquSampler(
-        "aer_simulator", client=slow_client, options={"progress": snapshots.append}
+        "aer_simulator",
+        client=slow_client,
+        options={"progress": snapshots.append, "max_poll_interval": 0.05},
     )
     job = sampler.run([bell()], shots=100)
     job.result()
