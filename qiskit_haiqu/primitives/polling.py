@@ -77,16 +77,16 @@ class PollingPolicy:
     def delays(self) -> Iterator[float]:
         """The waits before each poll, endlessly.
 
-        After a first poll timed on the expected duration, the job is due any moment: the
-        back-off starts from a quarter of that duration (at least 2 ms), when shorter than
-        ``interval``.
+        After a first poll timed on the expected duration, the job is due any moment: one
+        more poll follows a quarter of that duration later (at least 2 ms), when that is
+        sooner than ``interval``; then the usual back-off from ``interval``.
         """
-        if self.first is None:
-            yield self.interval
-            delay = self.interval
-        else:
+        if self.first is not None:
             yield min(self.first, self.max_interval)
-            delay = min(self.interval, max(0.002, 0.25 * self.first))
+            quick = max(0.002, 0.25 * self.first)
+            if quick < self.interval:
+                yield quick
+        delay = self.interval
         while True:
             yield delay
             delay = min(delay * 1.5, self.max_interval)
