@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from qiskit.circuit import QuantumCircuit
+
 
 @dataclass(frozen=True)
 class Target:
@@ -115,3 +117,12 @@ def emulator_process(**settings: object) -> Iterator[str]:
         if process.stdin is not None:
             process.stdin.close()
         process.wait(timeout=30)
+
+
+def bell() -> QuantumCircuit:
+    """A measured 2-qubit Bell circuit: the small job of the latency and memory benches."""
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit

@@ -10,19 +10,10 @@ import time
 from datetime import datetime, timezone
 
 import httpx
-from qiskit.circuit import QuantumCircuit
 
-from bench._common import median, parse_args, report
+from bench._common import bell, median, parse_args, report
 from qiskit_haiqu import HaiquClient, HaiquSampler
 from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
-
-
-def _bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
 
 
 def _latencies(seconds: float, jobs: int) -> list[float]:
@@ -33,7 +24,7 @@ def _latencies(seconds: float, jobs: int) -> list[float]:
         sampler = HaiquSampler("aer_simulator", client=client)
         found = []
         for _ in range(jobs):
-            job = sampler.run([_bell()])
+            job = sampler.run([bell()])
             job.result()
             returned = datetime.now(timezone.utc)
             finished = job.haiqu_jobs()[0].finish_date
@@ -48,10 +39,10 @@ def _polls_per_second(seconds: float) -> tuple[int, float]:
         HaiquClient(url=server.url, api_key="bench") as client,
     ):
         sampler = HaiquSampler("aer_simulator", client=client)
-        sampler.run([_bell()]).result()  # warm: uploads, device check
+        sampler.run([bell()]).result()  # warm: uploads, device check
         httpx.delete(f"{server.url}/_emulator/requests")
         start = time.perf_counter()
-        sampler.run([_bell()]).result()
+        sampler.run([bell()]).result()
         elapsed = time.perf_counter() - start
         log = httpx.get(f"{server.url}/_emulator/requests").json()
     polls = sum(1 for entry in log if entry["path"].startswith("/jobs/"))

@@ -20,7 +20,7 @@ import httpx
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
-from bench._common import Target, emulator_process, parse_args, record, report, report_targets
+from bench._common import Target, bell, emulator_process, parse_args, record, report, report_targets
 from bench.big_results import uniform_sweep
 from qiskit_haiqu import HaiquClient, HaiquSampler
 
@@ -68,14 +68,6 @@ print(json.dumps({"seconds": seconds, "extra_bytes": peak - before, "listed": li
 """
 
 
-def _bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2)
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure_all()
-    return circuit
-
-
 def _run(
     url: str, circuit: QuantumCircuit, values: list[float], lose: bool
 ) -> tuple[float, float, list[int]]:
@@ -114,7 +106,7 @@ def main() -> None:
             big_mb = len(raw.content) / 1e6
             del raw
         cases = [
-            ("2-qubit run", _bell(), []),
+            ("2-qubit run", bell(), []),
             (f"1 row on the big job's {qubits}-qubit circuit", big, [0.5]),
         ]
         if args.quick:  # a smoke run: the harder case, its lost reply only

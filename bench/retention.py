@@ -21,13 +21,11 @@ import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-from qiskit.circuit import QuantumCircuit
-
 with warnings.catch_warnings():  # starlette would rather use httpx2; httpx is what we have
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from bench._common import parse_args, record, report, report_targets
+from bench._common import bell, parse_args, record, report, report_targets
 from qiskit_haiqu import HaiquClient, HaiquSampler
 from qiskit_haiqu.api.models import RunSubmit
 from qiskit_haiqu.emulator import EmulatorSettings
@@ -48,15 +46,6 @@ def memory() -> tuple[int, int]:
     return tracemalloc.get_traced_memory()[0], resident
 
 
-def small_circuit() -> QuantumCircuit:
-    """A 2-qubit Bell circuit, measured."""
-    circuit = QuantumCircuit(2)
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure_all()
-    return circuit
-
-
 def memory_curve(
     runs: int, checkpoints: int, keep: int
 ) -> tuple[list[tuple[int, int, int]], int, float, list[str]]:
@@ -75,7 +64,7 @@ def memory_curve(
         ThreadPoolExecutor(THREADS) as pool,
     ):
         sampler = HaiquSampler("aer_simulator", client=client)
-        job = sampler.run([small_circuit()], shots=100)  # experiment, upload, device check
+        job = sampler.run([bell()], shots=100)  # experiment, upload, device check
         job.result()
         first = job.haiqu_jobs()[0]
         body = RunSubmit(

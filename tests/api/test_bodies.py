@@ -11,6 +11,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import HaiquClient
 from qiskit_haiqu.api.bodies import RawRows, plain
@@ -24,19 +25,11 @@ from qiskit_haiqu.api.replies import (
 )
 
 JOB = {
+    **RUN_JOB,
     "id": "jb-1",
-    "user_id": 1,
-    "experiment_id": "exp-1",
-    "creation_date": "2026-01-01T00:00:00Z",
     "status": "Done",
-    "job_type": "Run",
-    "device_id": "aer_simulator",
     "circuit_ids": ["c-1", "c-2"],
     "shots": 4,
-    "options": {},
-    "use_mitigation": False,
-    "dry_run": False,
-    "run_type": "Run",
     "parameters": [[0.1], [0.2]],
 }
 ROWS = [{"00": 0.5, "11": 0.5}, {"01": 0.25, "10": 0.75}]

@@ -9,24 +9,17 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from wire_samples import RUN_JOB
 
 from qiskit_haiqu import HaiquClient, HaiquConnectionError, RetryPolicy
 from qiskit_haiqu.api.models import RunJob
 
 JOB = {
+    **RUN_JOB,
     "id": "jb-1",
-    "user_id": 1,
-    "experiment_id": "exp-1",
-    "creation_date": "2026-01-01T00:00:00Z",
     "status": "Done",
-    "job_type": "Run",
-    "device_id": "aer_simulator",
     "circuit_ids": ["c-1"],
     "shots": 4,
-    "options": {},
-    "use_mitigation": False,
-    "dry_run": False,
-    "run_type": "Run",
     "parameters": [[0.1], [0.2]],
 }
 BIG_ROWS = [{format(k, "016b"): 1 / 40_000 for k in range(40_000)}, {"00": 0.5, "11": 0.5}]
