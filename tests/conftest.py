@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import plain_http
 import pytest
 
 from qiskit_haiqu import HaiquClient
@@ -35,10 +35,10 @@ class RequestLog:
         self._url = url.rstrip("/")
 
     def clear(self) -> None:
-        httpx.delete(f"{self._url}/_emulator/requests").raise_for_status()
+        plain_http.delete(f"{self._url}/_emulator/requests").raise_for_status()
 
     def entries(self) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self._url}/_emulator/requests")
+        response = plain_http.get(f"{self._url}/_emulator/requests")
         response.raise_for_status()
         return list(response.json())
 

@@ -402,9 +402,7 @@ def test_isa_circuit_runs_on_a_fake_device_as_the_small_one_does(client, algiers
 def test_isa_widths_still_bounded(client):
     generic = GenericBackendV2(27, seed=SEED)
     isa = generate_preset_pass_manager(backend=generic, seed_transpiler=SEED).run(_small())
-    with pytest.raises(
-        InvalidRequestError, match="The circuit has 27 qubits; fake_manila has 5"
-    ):
+    with pytest.raises(InvalidRequestError, match="The circuit has 27 qubits; fake_manila has 5"):
         HaiquSampler("fake_manila", client=client).run([isa]).result()
 
     busy13 = QuantumCircuit(27, 13)  # acts on 13 qubits: too many for a noisy simulation

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import numpy as np
+import plain_http
 import pytest
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
@@ -216,7 +216,7 @@ def test_jobs_of_an_unknown_experiment_are_looked_up_never_created(emulator, req
     assert "no experiment is named 'cli-listnig'. Did you mean 'cli-listing'?" in err
     assert request_log.count("POST", "/experiments") == 0
     assert ("GET", "/experiments") in request_log.api_calls()
-    listed = httpx.get(
+    listed = plain_http.get(
         f"{emulator.url}/experiments",
         params={"name": "cli-listnig"},
         headers={"authorization": API_KEY},

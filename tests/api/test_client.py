@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
+import certifi
 import httpx
 import numpy as np
 import orjson
@@ -20,6 +24,7 @@ from qiskit_haiqu import (
 )
 from qiskit_haiqu.api.models import CircuitSubmit, RunJob, RunSubmit, parse_status
 from qiskit_haiqu.api.retry import RetryPolicy
+from qiskit_haiqu.api.transport import verifying_tls_context
 from qiskit_haiqu.translate.circuits import circuit_fingerprint, encode_circuit
 
 API_KEY = "test-key-123"
@@ -225,3 +230,30 @@ def test_other_ids_are_quoted_into_one_segment(value, path):
     with pytest.raises(NotFoundError):
         _recording_client(seen).get_job(value)
     assert [request.url.raw_path for request in seen] == [path]
+
+
+def test_new_clients_share_one_tls_context_and_load_no_ca_bundle(monkeypatch, tmp_path):
+    context = verifying_tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    loads: list[str | None] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, cafile=None, capath=None, cadata=None) -> None:
+        loads.append(cafile)
+        original(self, cafile, capath, cadata)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    for _ in range(3):  # each used to load the whole CA bundle (~45 ms of CPU)
+        HaiquClient(url="https://api.example.invalid", api_key=API_KEY).close()
+    assert loads == []
+    assert verifying_tls_context() is context
+    # A CA bundle named in the environment is still honoured, as httpx honours it.
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path(certifi.where()).read_text(encoding="ascii"), encoding="ascii")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    own = verifying_tls_context()
+    assert own is not context
+    assert loads == [str(bundle)]
+    HaiquClient(url="https://api.example.invalid", api_key=API_KEY).close()
+    assert len(loads) == 1

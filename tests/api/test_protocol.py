@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import plain_http
 import pytest
 from shared_circuits import bell
 
@@ -29,11 +30,13 @@ def gate(emulator) -> Iterator[object]:
     """Sets the emulator's minimum haiqu-sdk-version; lifted afterwards."""
 
     def require(minimum: str) -> None:
-        response = httpx.put(f"{emulator.url}/_emulator/sdk-gate", json={"min_version": minimum})
+        response = plain_http.put(
+            f"{emulator.url}/_emulator/sdk-gate", json={"min_version": minimum}
+        )
         response.raise_for_status()
 
     yield require
-    httpx.delete(f"{emulator.url}/_emulator/sdk-gate").raise_for_status()
+    plain_http.delete(f"{emulator.url}/_emulator/sdk-gate").raise_for_status()
 
 
 def _recording(seen: list[httpx.Request]) -> httpx.MockTransport:

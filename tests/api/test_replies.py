@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
+import plain_http
 import pytest
 from qiskit.quantum_info import SparsePauliOp
 from shared_circuits import bell, ghz
@@ -210,7 +211,7 @@ def _as_hybrid(job: dict[str, Any]) -> dict[str, Any]:
 
 def _hybridising(url: str) -> Callable[[httpx.Request], httpx.Response]:
     """Relays requests to the emulator; its jobs come back as ``Hybrid`` jobs."""
-    relay = httpx.Client(base_url=url, timeout=60)
+    relay = plain_http.client(base_url=url, timeout=60)
 
     def handler(request: httpx.Request) -> httpx.Response:
         keep = ("authorization", "content-type", "haiqu-sdk-version")

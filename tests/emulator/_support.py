@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import plain_http
 import pytest
 from qiskit import QuantumCircuit, qpy
 from shared_circuits import bell as bell
@@ -29,7 +29,7 @@ class Api:
 
     def __init__(self, url: str, key: str = API_KEY) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, headers={"authorization": key}, timeout=60)
+        self.http = plain_http.client(base_url=url, headers={"authorization": key}, timeout=60)
 
     def close(self) -> None:
         self.http.close()

@@ -7,6 +7,7 @@ import io
 import json
 
 import httpx
+import plain_http
 import pytest
 from qiskit import QuantumCircuit, qpy
 
@@ -17,23 +18,23 @@ from ._support import API_KEY, bell, encode
 
 
 def test_version_needs_no_key(emulator_url):
-    response = httpx.get(f"{emulator_url}/version")
+    response = plain_http.get(f"{emulator_url}/version")
     assert response.status_code == 200
     assert response.json()["version"]
 
 
 @pytest.mark.parametrize("path", ["/health/auth", "/user", "/experiments", "/devices"])
 def test_key_required(emulator_url, path):
-    assert httpx.get(f"{emulator_url}{path}").status_code == 401
-    wrong = httpx.get(f"{emulator_url}{path}", headers={"authorization": "wrong"})
+    assert plain_http.get(f"{emulator_url}{path}").status_code == 401
+    wrong = plain_http.get(f"{emulator_url}{path}", headers={"authorization": "wrong"})
     assert wrong.status_code == 401
     assert wrong.json() == {"detail": "Invalid or missing API key."}
 
 
 def test_key_in_header_or_query(emulator_url):
-    header = httpx.get(f"{emulator_url}/health/auth", headers={"authorization": API_KEY})
-    query = httpx.get(f"{emulator_url}/health/auth", params={"HAIQU_API_KEY": API_KEY})
-    bearer = httpx.get(
+    header = plain_http.get(f"{emulator_url}/health/auth", headers={"authorization": API_KEY})
+    query = plain_http.get(f"{emulator_url}/health/auth", params={"HAIQU_API_KEY": API_KEY})
+    bearer = plain_http.get(
         f"{emulator_url}/health/auth", headers={"authorization": f"Bearer {API_KEY}"}
     )
     assert header.status_code == query.status_code == 200
@@ -43,8 +44,12 @@ def test_key_in_header_or_query(emulator_url):
 
 def test_any_key_when_none_configured():
     with EmulatorServer(EmulatorSettings()) as server:
-        assert httpx.get(f"{server.url}/user", headers={"authorization": "x"}).status_code == 200
-        assert httpx.get(f"{server.url}/user", headers={"authorization": ""}).status_code == 401
+        assert (
+            plain_http.get(f"{server.url}/user", headers={"authorization": "x"}).status_code == 200
+        )
+        assert (
+            plain_http.get(f"{server.url}/user", headers={"authorization": ""}).status_code == 401
+        )
 
 
 def test_user_carries_a_placeholder_key(api):
@@ -175,7 +180,7 @@ def test_unknown_path_is_404(api):
 
 
 def test_openapi_documents_the_api_but_not_the_controls(emulator_url):
-    paths = httpx.get(f"{emulator_url}/openapi.json").json()["paths"]
+    paths = plain_http.get(f"{emulator_url}/openapi.json").json()["paths"]
     assert "/run" in paths
     assert "/jobs/{job_id}" in paths
     assert not [p for p in paths if p.startswith("/_emulator")]
@@ -184,7 +189,7 @@ def test_openapi_documents_the_api_but_not_the_controls(emulator_url):
 def test_body_size_and_job_limits():
     settings = EmulatorSettings(max_body_bytes=2000, max_circuits_per_job=2)
     with EmulatorServer(settings) as server:
-        http = httpx.Client(base_url=server.url, headers={"authorization": "k"})
+        http = plain_http.client(base_url=server.url, headers={"authorization": "k"})
         big = http.post("/experiments", json={"name": "x", "description": "y" * 5000})
         assert big.status_code == 413
         experiment = http.post("/experiments", json={"name": "x"}).json()["id"]
@@ -204,24 +209,24 @@ def test_start_embedded_serves_on_a_free_loopback_port():
     try:
         assert server.url.startswith("http://127.0.0.1:")
         assert not server.url.endswith(":8000")
-        response = httpx.get(f"{server.url}/user", headers={"authorization": "only-this"})
+        response = plain_http.get(f"{server.url}/user", headers={"authorization": "only-this"})
         assert response.status_code == 200
     finally:
         server.stop()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{server.url}/version")
+        plain_http.get(f"{server.url}/version")
 
 
 def test_listing_survives_integers_beyond_64_bits(emulator_url):
     """Found by the schema fuzz: client-sent metrics with a huge integer broke the listing."""
     headers = {"authorization": API_KEY}
-    created = httpx.post(
+    created = plain_http.post(
         f"{emulator_url}/experiments",
         json={"name": "huge-metric", "metrics": {"x": 2**70}},
         headers=headers,
     )
     assert created.status_code == 200
-    listing = httpx.get(
+    listing = plain_http.get(
         f"{emulator_url}/experiments", params={"name": "huge-metric"}, headers=headers
     )
     assert listing.status_code == 200

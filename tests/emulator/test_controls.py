@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import plain_http
 import pytest
 
 from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
@@ -19,7 +20,7 @@ CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError)
 @pytest.fixture
 def faults(emulator_url) -> Iterator[httpx.Client]:
     """A control client; every rule is cleared afterwards."""
-    control = httpx.Client(base_url=f"{emulator_url}/_emulator")
+    control = plain_http.client(base_url=f"{emulator_url}/_emulator")
     control.delete("/faults").raise_for_status()
     yield control
     control.delete("/faults").raise_for_status()
@@ -33,11 +34,11 @@ def _add(control: httpx.Client, *rules: dict[str, object]) -> list[dict[str, obj
 
 
 def test_request_log_records_method_path_status(api, emulator_url):
-    control = httpx.Client(base_url=f"{emulator_url}/_emulator")
+    control = plain_http.client(base_url=f"{emulator_url}/_emulator")
     assert control.delete("/requests").status_code == 204
     api.http.get("/devices/aer_simulator", params={"HAIQU_API_KEY": API_KEY})
     api.http.get("/devices/nowhere")
-    httpx.get(f"{emulator_url}/user")
+    plain_http.get(f"{emulator_url}/user")
     entries = control.get("/requests").json()
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
         ("GET", "/devices/aer_simulator", 200),
@@ -82,7 +83,7 @@ def test_count_and_method_filter(api, faults):
 
 def test_faults_apply_before_auth(emulator_url, faults):
     _add(faults, {"path": "^/user$", "status": 503})
-    assert httpx.get(f"{emulator_url}/user").status_code == 503
+    assert plain_http.get(f"{emulator_url}/user").status_code == 503
 
 
 def test_drop_closes_without_an_answer(api, faults, emulator_url):
@@ -117,7 +118,7 @@ def test_drop_after_handles_then_loses_the_reply(api, faults):
 def test_drop_is_seen_by_a_fresh_connection_too(emulator_url, faults):
     _add(faults, {"path": "^/version$", "action": "drop"})
     with pytest.raises(CONNECTION_LOST):
-        httpx.get(f"{emulator_url}/version")
+        plain_http.get(f"{emulator_url}/version")
 
 
 def test_delay_then_handle(api, faults):
@@ -153,7 +154,7 @@ def test_a_single_rule_object_is_accepted(faults):
 
 def test_faults_are_404_unless_enabled():
     with EmulatorServer(EmulatorSettings(api_keys=[API_KEY])) as server:
-        control = httpx.Client(base_url=f"{server.url}/_emulator")
+        control = plain_http.client(base_url=f"{server.url}/_emulator")
         assert control.post("/faults", json=[{"path": "x"}]).status_code == 404
         assert control.get("/faults").status_code == 404
         assert control.delete("/faults").status_code == 404
@@ -215,7 +216,7 @@ def test_patch_sets_keys_of_a_json_reply(api, faults):
 
 @pytest.fixture
 def gate(emulator_url) -> Iterator[httpx.Client]:
-    control = httpx.Client(base_url=f"{emulator_url}/_emulator")
+    control = plain_http.client(base_url=f"{emulator_url}/_emulator")
     yield control
     control.delete("/sdk-gate").raise_for_status()
     control.close()

@@ -10,7 +10,7 @@ import argparse
 import re
 from typing import Any
 
-import httpx
+import plain_http
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
@@ -309,7 +309,7 @@ def test_run_route_setting_and_flag():
 
 
 def test_the_openapi_schema_documents_both_bodies_without_a_dangling_reference(api):
-    response = httpx.get(f"{api.url}/openapi.json")
+    response = plain_http.get(f"{api.url}/openapi.json")
     schema = response.json()
     assert "/flow" in schema["paths"]
     defined = set(schema["components"]["schemas"])

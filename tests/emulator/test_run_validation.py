@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import plain_http
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
@@ -248,7 +248,7 @@ def test_no_client_input_gets_a_500(emulator_url, api, exp_id):
     for body in bodies:
         response = api.http.post("/run", content=body)
         assert 400 <= response.status_code < 500, (body, response.status_code)
-    assert httpx.post(f"{emulator_url}/circuits", content=b"{").status_code == 401
+    assert plain_http.post(f"{emulator_url}/circuits", content=b"{").status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import warnings
 import zlib
 from typing import Any
 
-import httpx
 import numpy as np
+import plain_http
 import pytest
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
@@ -230,7 +230,7 @@ def _serve_description(emulator, job_id: str, description: str) -> None:
         "count": 100,
         "patch": {"description": description},
     }
-    httpx.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
+    plain_http.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
 
 
 def test_jobs_with_the_previous_marker_still_reattach(emulator):
@@ -269,7 +269,7 @@ def test_jobs_with_the_previous_marker_still_reattach(emulator):
             sampler_again = HaiquSampler(client=client).job(sampler_job.job_id()).result()
             estimator_again = HaiquEstimator(client=client).job(estimator_job.job_id()).result()
     finally:
-        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+        plain_http.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
     assert sampler_again[0].data.c.shape == (2, 3)
     assert sampler_again[0].data.c.get_counts() == sampler_result[0].data.c.get_counts()
     np.testing.assert_array_equal(estimator_again[0].data.evs, estimator_result[0].data.evs)

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import numpy as np
+import plain_http
 import pytest
 from qiskit.circuit import ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister
 from qiskit.primitives import StatevectorEstimator, StatevectorSampler
@@ -53,12 +53,12 @@ def run_client(emulator: EmulatorServer) -> Iterator[HaiquClient]:
 
 
 def _log(server: EmulatorServer) -> list[tuple[str, str, int]]:
-    entries = httpx.get(f"{server.url}/_emulator/requests").json()
+    entries = plain_http.get(f"{server.url}/_emulator/requests").json()
     return [(e["method"], e["path"], e["status"]) for e in entries]
 
 
 def _clear(server: EmulatorServer) -> None:
-    httpx.delete(f"{server.url}/_emulator/requests").raise_for_status()
+    plain_http.delete(f"{server.url}/_emulator/requests").raise_for_status()
 
 
 def _posts(server: EmulatorServer) -> list[tuple[str, int]]:
@@ -275,12 +275,12 @@ def test_a_lost_flow_reply_gives_exactly_one_job(retired, action, posts):
         before = {j.id for j in client.list_jobs(experiment.id, limit=1000)}
         _clear(retired)
         rule = {"method": "POST", "path": "^/flow$", "action": action, "count": 1}
-        httpx.post(f"{retired.url}/_emulator/faults", json=[rule]).raise_for_status()
+        plain_http.post(f"{retired.url}/_emulator/faults", json=[rule]).raise_for_status()
         try:
             job = sampler.run([bell()], shots=300)
             counts = job.result()[0].data.meas.get_counts()
         finally:
-            httpx.delete(f"{retired.url}/_emulator/faults").raise_for_status()
+            plain_http.delete(f"{retired.url}/_emulator/faults").raise_for_status()
         after = {j.id for j in client.list_jobs(experiment.id, limit=1000)}
     assert [path for path, _ in _posts(retired)].count("/flow") == posts
     assert after - before == {job.job_id()}

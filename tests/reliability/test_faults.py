@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import plain_http
 import pytest
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import PrimitiveResult
@@ -46,10 +47,10 @@ class Waits:
 @pytest.fixture
 def faults(emulator) -> Iterator[object]:
     def add(*rules: dict[str, object]) -> None:
-        httpx.post(f"{emulator.url}/_emulator/faults", json=list(rules)).raise_for_status()
+        plain_http.post(f"{emulator.url}/_emulator/faults", json=list(rules)).raise_for_status()
 
     yield add
-    httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+    plain_http.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
 
 
 def _client(url: str, waits: Waits, **policy: object) -> HaiquClient:
@@ -183,7 +184,7 @@ def test_server_that_does_not_answer(emulator):
         timeout=0.5,
         retry=RetryPolicy(max_attempts=2, sleep=Waits()),
     ) as client:
-        httpx.post(
+        plain_http.post(
             f"{emulator.url}/_emulator/faults",
             json=[
                 {"method": "GET", "path": "/devices", "action": "delay", "delay": 2.0, "count": 2}
@@ -193,7 +194,7 @@ def test_server_that_does_not_answer(emulator):
             with pytest.raises(HaiquConnectionError, match="timed out"):
                 client.list_devices()
         finally:
-            httpx.delete(f"{emulator.url}/_emulator/faults")
+            plain_http.delete(f"{emulator.url}/_emulator/faults")
 
 
 def test_many_threads_share_one_client(emulator):
@@ -224,9 +225,9 @@ def test_polling_backs_off_over_a_long_job(slow_emulator):
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
         sampler.run([bell()]).result()  # warm: circuit known, device checked
-        httpx.delete(f"{slow_emulator.url}/_emulator/requests").raise_for_status()
+        plain_http.delete(f"{slow_emulator.url}/_emulator/requests").raise_for_status()
         sampler.run([bell()]).result()
-        log = httpx.get(f"{slow_emulator.url}/_emulator/requests").json()
+        log = plain_http.get(f"{slow_emulator.url}/_emulator/requests").json()
     polls = [entry for entry in log if entry["path"].startswith("/jobs/")]
     assert 1 <= len(polls) <= 20
 
@@ -238,9 +239,7 @@ def test_a_split_run_refused_part_way_cancels_what_it_submitted(slow_emulator):
     too_wide.measure_all()
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
         sampler = HaiquSampler("aer_simulator", client=client)
-        with pytest.raises(
-            InvalidRequestError, match="already submitted were cancelled"
-        ) as info:
+        with pytest.raises(InvalidRequestError, match="already submitted were cancelled") as info:
             sampler.run([(bell(), None, 100), (too_wide, None, 200)])
         first = info.value.message.split("cancelled: ")[1].split(" ")[0]
         assert client.get_job(first).status == "Cancelled"
@@ -340,7 +339,7 @@ def test_lost_run_reply_and_a_listing_that_stays_down_names_the_token(
         with pytest.raises(HaiquConnectionError) as info:
             sampler.run([bell()], shots=300)
         searches = request_log.count("GET", f"/experiments/{experiment_id}/jobs")
-        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+        plain_http.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
         created = _job_ids(client, experiment_id) - before
         assert len(created) == 1
         described = client.get_job(created.pop()).description or ""
@@ -369,7 +368,7 @@ def _fresh_bell() -> QuantumCircuit:
 
 
 def _circuit_count(url: str, experiment_id: str) -> int:
-    response = httpx.get(
+    response = plain_http.get(
         f"{url}/experiments/{experiment_id}/circuits", headers={"authorization": API_KEY}
     )
     response.raise_for_status()
@@ -415,11 +414,11 @@ def test_a_job_that_finishes_while_its_cancel_is_in_flight_keeps_its_results(
     with HaiquClient(url=url, api_key=API_KEY) as client:
         job = HaiquSampler("aer_simulator", client=client).run([bell()], shots=200)
         hold = {"method": "POST", "path": "^/jobs/[^/]+/cancel$", "action": "delay", "delay": 3}
-        httpx.post(f"{url}/_emulator/faults", json=[hold]).raise_for_status()
+        plain_http.post(f"{url}/_emulator/faults", json=[hold]).raise_for_status()
         try:
             assert job.cancel() is False  # the service answered with the finished job
         finally:
-            httpx.delete(f"{url}/_emulator/faults").raise_for_status()
+            plain_http.delete(f"{url}/_emulator/faults").raise_for_status()
         assert job.status() is JobStatus.DONE
         counts = job.result()[0].data.meas.get_counts()
     assert sum(counts.values()) == 200

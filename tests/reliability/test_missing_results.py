@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import plain_http
 import pytest
 from qiskit.quantum_info import SparsePauliOp
 from shared_circuits import bell
@@ -22,10 +22,10 @@ def patched_jobs(emulator) -> Iterator[object]:
             "patch": values,
             "count": 1000,
         }
-        httpx.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
+        plain_http.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
 
     yield patch
-    httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+    plain_http.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
 
 
 @pytest.mark.parametrize("missing", [None, [], [{"00": 1.0}, {"11": 1.0}]])

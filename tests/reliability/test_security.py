@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 
 import httpx
+import plain_http
 import pytest
 from qiskit.circuit import QuantumCircuit
 from shared_circuits import bell
@@ -268,7 +269,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
         if process.poll() is not None:
             pytest.fail(f"the emulator exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/version", timeout=1).status_code == 200:
+            if plain_http.get(f"{url}/version", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -287,8 +288,8 @@ def test_the_emulator_access_log_masks_the_query_key():
     )
     try:
         _wait_until_up(url, process)
-        accepted = httpx.get(f"{url}/devices/aer_simulator", params={"HAIQU_API_KEY": SECRET})
-        refused = httpx.get(f"{url}/user", params={"haiqu_api_key": SECRET + "-wrong"})
+        accepted = plain_http.get(f"{url}/devices/aer_simulator", params={"HAIQU_API_KEY": SECRET})
+        refused = plain_http.get(f"{url}/user", params={"haiqu_api_key": SECRET + "-wrong"})
         with HaiquClient(url=url, api_key=SECRET, auth="query") as client:
             assert client.get_device("aer_simulator").id == "aer_simulator"
     finally:
@@ -498,13 +499,13 @@ def test_the_cli_masks_credentials_in_job_logs_it_prints(emulator, capsys):
         "count": 10,
         "patch": {"status": "Error", "logs": logs},
     }
-    httpx.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
+    plain_http.post(f"{emulator.url}/_emulator/faults", json=[rule]).raise_for_status()
     try:
         common = ["--url", emulator.url, "--api-key", EMULATOR_KEY]
         said = _cli(["job", job.job_id(), *common], capsys)
         said += _cli(["result", job.job_id(), *common], capsys)
         said += _cli(["job", job.job_id(), *common, "--json"], capsys)
     finally:
-        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+        plain_http.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
     assert "backend refused options" in said
     assert token not in said
