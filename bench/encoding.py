@@ -14,7 +14,7 @@ import orjson
 from qiskit.circuit import ParameterVector, QuantumCircuit
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.quantum_info import SparsePauliOp
-from qiskit_ibm_runtime.utils.json import RuntimeEncoder
+from qiskit_ibm_runtime import RuntimeEncoder
 
 from bench._common import best_of, parse_args, report
 from qiskit_haiqu.primitives.estimator import _planned_job, _prepare

@@ -1,18 +1,43 @@
-"""The examples run end to end against the embedded emulator (quick settings)."""
+"""The examples run end to end against the embedded emulator (quick settings).
+
+Most run in this process, as ``python examples/<script>.py`` would run them (``__main__``,
+its own arguments, no ``HAIQU_*`` settings), on the process's shared embedded emulator: a new
+interpreter for each would spend most of the run importing Qiskit again. The process-pool
+example runs as its own process, as its spawned workers must import it by name.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = r"(-?\d+(?:\.\d+)?)"
 
 
-def _run(script: str, *args: str) -> str:
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
+    """Run an example here with ``--quick`` and these arguments; return what it printed."""
+    for name in [name for name in os.environ if name.startswith("HAIQU_")]:
+        monkeypatch.delenv(name)
+
+    def run_script(script: str, *args: str) -> str:
+        path = ROOT / "examples" / script
+        monkeypatch.setattr(sys, "argv", [str(path), "--quick", *args])
+        runpy.run_path(str(path), run_name="__main__")
+        return capsys.readouterr().out
+
+    return run_script
+
+
+def _run_in_own_process(script: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAIQU_")}
     completed = subprocess.run(
         [sys.executable, str(ROOT / "examples" / script), "--quick", *args],
@@ -26,8 +51,8 @@ def _run(script: str, *args: str) -> str:
     return completed.stdout
 
 
-def test_qaoa_maxcut_beats_random_and_picks_an_optimal_cut():
-    out = _run("qaoa_maxcut.py")
+def test_qaoa_maxcut_beats_random_and_picks_an_optimal_cut(run):
+    out = run("qaoa_maxcut.py")
     expected = float(out.split("expected cut ")[1].split()[0])
     top_cut = int(out.split(" cuts ")[1].split(";")[0])
     optimum = int(out.split("optimum by brute force: ")[1].split()[0])
@@ -35,9 +60,9 @@ def test_qaoa_maxcut_beats_random_and_picks_an_optimal_cut():
     assert top_cut == optimum  # the most frequent sample is a maximum cut
 
 
-def test_parameter_sweep_matches_exact_values(tmp_path):
+def test_parameter_sweep_matches_exact_values(run, tmp_path):
     png = tmp_path / "sweep.png"
-    out = _run("parameter_sweep.py", "--output", str(png))
+    out = run("parameter_sweep.py", "--output", str(png))
     worst = float(out.split("largest deviation from exact: ")[1].split()[0])
     assert worst < 5.0
     assert "shape (2, 9)" in out
@@ -45,8 +70,8 @@ def test_parameter_sweep_matches_exact_values(tmp_path):
     assert png.stat().st_size > 10_000
 
 
-def test_vqe_reaches_the_exact_ground_energy():
-    out = _run("vqe_h2.py")
+def test_vqe_reaches_the_exact_ground_energy(run):
+    out = run("vqe_h2.py")
     distance = float(out.split("distance from exact: ")[1].split()[0])
     evaluations = int(out.split(" energy evaluations")[0].split()[-1])
     assert distance < 0.01
@@ -59,8 +84,8 @@ def _figures(out: str, pattern: str) -> list[float]:
     return [float(group) for group in match.groups()]
 
 
-def test_qnn_training_lowers_the_loss_and_classifies_well_above_chance():
-    out = _run("qnn_training.py")
+def test_qnn_training_lowers_the_loss_and_classifies_well_above_chance(run):
+    out = run("qnn_training.py")
     initial, final, accuracy = _figures(
         out, r"initial loss {n} final loss {n} train accuracy {n} \(12 points"
     )
@@ -69,8 +94,8 @@ def test_qnn_training_lowers_the_loss_and_classifies_well_above_chance():
     assert "13 jobs" in out  # one job per forward pass and per gradient
 
 
-def test_mitigation_brings_sampler_and_estimator_closer_to_exact():
-    out = _run("noisy_mitigation.py")
+def test_mitigation_brings_sampler_and_estimator_closer_to_exact(run):
+    out = run("noisy_mitigation.py")
     reference, raw, mitigated = _figures(
         out, r"sampler distance: reference {n} unmitigated {n} mitigated {n}"
     )
@@ -87,8 +112,8 @@ def test_mitigation_brings_sampler_and_estimator_closer_to_exact():
     assert std > raw_std  # dividing out the readout factor widens the error bar
 
 
-def test_transpile_with_backend_gives_isa_circuits_the_device_runs():
-    out = _run("transpile_with_backend.py")
+def test_transpile_with_backend_gives_isa_circuits_the_device_runs(run):
+    out = run("transpile_with_backend.py")
     assert "fake_algiers: 27 qubits" in out
     assert "ISA circuit: 27 qubits, 5 acted on" in out
     assert "ISA for fake_algiers: True (the logical circuit: False)" in out
@@ -100,8 +125,8 @@ def test_transpile_with_backend_gives_isa_circuits_the_device_runs():
     assert 0.7 < zzzz < 1.0 + 3 * std  # exactly 1 noiselessly; measured 0.92 on the fake device
 
 
-def test_service_job_retrieval_gets_the_same_results_in_another_process():
-    out = _run("service_job_retrieval.py")
+def test_service_job_retrieval_gets_the_same_results_in_another_process(run):
+    out = run("service_job_retrieval.py")
     assert "second process, sampler job" in out
     assert out.count("same as here: True") == 2
     assert "same as here: False" not in out
@@ -109,7 +134,7 @@ def test_service_job_retrieval_gets_the_same_results_in_another_process():
 
 
 def test_process_pool_sweep_hands_jobs_between_processes():
-    out = _run("process_pool_sweep.py")
+    out = _run_in_own_process("process_pool_sweep.py")
     assert "2 jobs submitted by 2 worker processes" in out
     error = float(re.search(rf"cos\(theta\)\| = {NUMBER}", out).group(1))
     assert error < 0.1
