@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from qiskit.circuit import QuantumCircuit
 
+from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
+
 
 @dataclass(frozen=True)
 class Target:
@@ -99,8 +101,16 @@ server.stop()
 
 
 @contextlib.contextmanager
-def emulator_process(**settings: object) -> Iterator[str]:
-    """The emulator in its own process (as a real service is), yielding its URL."""
+def emulator_process(*, smoke: bool = False, **settings: object) -> Iterator[str]:
+    """The emulator in its own process (as a real service is), yielding its URL.
+
+    A smoke run (``smoke``, the scripts' ``--quick``) serves it from a thread of this process
+    instead: its figures are not measurements, and a new interpreter would double its time.
+    """
+    if smoke:
+        with EmulatorServer(EmulatorSettings(**settings)) as server:
+            yield server.url
+        return
     process = subprocess.Popen(
         [sys.executable, "-c", _SERVE, json.dumps(settings)],
         stdin=subprocess.PIPE,

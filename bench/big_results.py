@@ -94,7 +94,7 @@ def main() -> None:
     )
     rows_out = []
     targets: list[Target] = []
-    with emulator_process(max_body_bytes=1 << 30) as url:
+    with emulator_process(smoke=args.quick, max_body_bytes=1 << 30) as url:
         for index, (qubits, rows, shots) in enumerate(cases):
             label = f"{qubits} q"
             f = measure(url, qubits, rows, shots)

@@ -97,7 +97,7 @@ def _run(
 def main() -> None:
     args = parse_args(__doc__ or "")
     qubits, rows, shots = (8, 2, 2_000) if args.quick else (20, 100, 100_000)
-    with emulator_process(max_body_bytes=1 << 30, enable_faults=True) as url:
+    with emulator_process(smoke=args.quick, max_body_bytes=1 << 30, enable_faults=True) as url:
         with HaiquClient(url=url, api_key="bench") as client:
             big, values = uniform_sweep(qubits, rows)
             job = HaiquSampler("aer_simulator", client=client).run([(big, values)], shots=shots)

@@ -79,7 +79,7 @@ def main() -> None:
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
     try:
         with (
-            emulator_process(max_workers=4) as url,
+            emulator_process(smoke=args.quick, max_workers=4) as url,
             HaiquClient(url=url, api_key="bench") as client,
         ):
             results = [one_round(url, client) for _ in range(rounds)]

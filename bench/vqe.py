@@ -75,7 +75,7 @@ def main() -> None:
     aer_values = [float(aer.run([(ansatz, observable, x)]).result()[0].data.evs) for x in path]
     aer_s = time.perf_counter() - start
 
-    with emulator_process() as url, HaiquClient(url=url, api_key="bench") as client:
+    with emulator_process(smoke=args.quick) as url, HaiquClient(url=url, api_key="bench") as client:
         options = {"default_precision": PRECISION}
         estimator = HaiquEstimator("aer_simulator", client=client, options=options)
         estimator.run([(ansatz, observable, path[0])]).result()  # first call: uploads

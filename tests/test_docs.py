@@ -15,6 +15,9 @@ import qiskit_haiqu
 from qiskit_haiqu import ErrorMitigationOptions, EstimatorOptions, SamplerOptions
 from qiskit_haiqu.cli import build_parser
 
+# One worker runs the whole module: the module builds the docs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("docs")
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"

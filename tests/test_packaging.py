@@ -22,6 +22,9 @@ import pytest
 
 import qiskit_haiqu
 
+# One worker runs the whole module: the module builds the artefacts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("packaging")
+
 ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCES = shutil.ignore_patterns(
     ".git",
