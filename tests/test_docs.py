@@ -15,7 +15,8 @@ import qiskit_haiqu
 from qiskit_haiqu import ErrorMitigationOptions, EstimatorOptions, SamplerOptions
 from qiskit_haiqu.cli import build_parser
 
-# One worker runs the whole module: the module builds the docs once, not once per worker.
+# One worker runs the whole module, and its build is session-scoped: the docs are built once,
+# not once per worker, nor again each time the worker comes back to this module.
 pytestmark = pytest.mark.xdist_group("docs")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ class Build:
         return (self.out / f"{name}.html").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     out = tmp_path_factory.mktemp("docs-html")
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]

@@ -22,7 +22,8 @@ import pytest
 
 import qiskit_haiqu
 
-# One worker runs the whole module: the module builds the artefacts once, not once per worker.
+# One worker runs the whole module, and its build is session-scoped: the artefacts are built
+# once, not once per worker, nor again each time the worker comes back to this module.
 pytestmark = pytest.mark.xdist_group("packaging")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
     return completed
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
     base = tmp_path_factory.mktemp("packaging")
     source = base / "src"
