@@ -10,14 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from once import once_per_run
 
 import qiskit_haiqu
 from qiskit_haiqu import ErrorMitigationOptions, EstimatorOptions, SamplerOptions
 from qiskit_haiqu.cli import build_parser
-
-# One worker runs the whole module, and its build is session-scoped: the docs are built once,
-# not once per worker, nor again each time the worker comes back to this module.
-pytestmark = pytest.mark.xdist_group("docs")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -28,9 +25,9 @@ TUTORIALS = DOCS / "tutorials"
 class Build:
     """The outcome of one ``sphinx-build`` run."""
 
-    def __init__(self, completed: subprocess.CompletedProcess[str], out: Path) -> None:
-        self.returncode = completed.returncode
-        self.output = completed.stdout + completed.stderr
+    def __init__(self, returncode: int, output: str, out: Path) -> None:
+        self.returncode = returncode
+        self.output = output
         self.out = out
 
     def page(self, name: str) -> str:
@@ -44,9 +41,7 @@ class Build:
         return (self.out / f"{name}.html").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    out = tmp_path_factory.mktemp("docs-html")
+def _sphinx(out: Path) -> dict[str, object]:
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
     completed = subprocess.run(
         [*command, str(DOCS), str(out)],
@@ -56,7 +51,14 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         check=False,
         cwd=ROOT,
     )
-    return Build(completed, out)
+    return {"returncode": completed.returncode, "output": completed.stdout + completed.stderr}
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Build:
+    """The HTML docs, built once in the run (``once_per_run``)."""
+    out, built = once_per_run(tmp_path_factory, worker_id, "docs-html", _sphinx)
+    return Build(int(built["returncode"]), str(built["output"]), out)
 
 
 def test_docs_build_without_warnings(build):

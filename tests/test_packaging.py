@@ -19,12 +19,9 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from once import once_per_run
 
 import qiskit_haiqu
-
-# One worker runs the whole module, and its build is session-scoped: the artefacts are built
-# once, not once per worker, nor again each time the worker comes back to this module.
-pytestmark = pytest.mark.xdist_group("packaging")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCES = shutil.ignore_patterns(
@@ -58,9 +55,7 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
     return completed
 
 
-@pytest.fixture(scope="session")
-def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
-    base = tmp_path_factory.mktemp("packaging")
+def _build(base: Path) -> dict[str, str]:
     source = base / "src"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     out = base / "dist"
@@ -69,7 +64,15 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
     )
     (wheel,) = out.glob("*.whl")
     (sdist,) = out.glob("*.tar.gz")
-    return Artefacts(source, wheel, sdist, built.stdout + built.stderr)
+    return {"wheel": wheel.name, "sdist": sdist.name, "log": built.stdout + built.stderr}
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Artefacts:
+    """The sdist and the wheel, built once in the run (``once_per_run``)."""
+    base, built = once_per_run(tmp_path_factory, worker_id, "packaging", _build)
+    out = base / "dist"
+    return Artefacts(base / "src", out / built["wheel"], out / built["sdist"], built["log"])
 
 
 def _metadata(wheel: Path) -> Message:
