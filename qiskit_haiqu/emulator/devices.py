@@ -2,7 +2,8 @@
 
 Fake devices are built from :mod:`qiskit_ibm_runtime.fake_provider` backends. Loading one
 (and above all its noise model) takes seconds, so backends and simulators are loaded on
-first use and cached.
+first use and cached for the whole process: every emulator in it shares them (none is
+changed after it is built), so a second emulator does not build them again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ _FAKES: dict[str, str] = {
 }
 _LAST_UPDATED = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
+_SHARED_LOCK = threading.Lock()
+_BACKENDS: dict[str, BackendV2] = {}
+"""Fake backends by device id, shared by every catalog of the process."""
+_SIMULATORS: dict[tuple[str, str | None, int | None], AerSimulator] = {}
+"""Simulators by (device id, method, bond dimension), shared by every catalog of the process."""
+
 
 @dataclass(frozen=True)
 class DeviceSpec:
@@ -64,8 +71,6 @@ class DeviceCatalog:
         }
         self._max_sv = max_statevector_qubits
         self._lock = threading.Lock()
-        self._backends: dict[str, BackendV2] = {}
-        self._simulators: dict[tuple[str, str | None, int | None], AerSimulator] = {}
         self._models: dict[str, Device] = {}
 
     def ids(self) -> list[str]:
@@ -77,17 +82,17 @@ class DeviceCatalog:
         return self._specs.get(device_id)
 
     def backend(self, device_id: str) -> BackendV2:
-        """The fake backend of a ``fake_*`` device (loaded on first use)."""
+        """The fake backend of a ``fake_*`` device (loaded on first use in the process)."""
         spec = self._specs[device_id]
         if spec.fake_class is None:
             raise ValueError(f"{device_id} has no fake backend")
-        with self._lock:
-            backend = self._backends.get(device_id)
+        with _SHARED_LOCK:
+            backend = _BACKENDS.get(device_id)
             if backend is None:
                 from qiskit_ibm_runtime import fake_provider
 
                 backend = getattr(fake_provider, spec.fake_class)()
-                self._backends[device_id] = backend
+                _BACKENDS[device_id] = backend
             return backend
 
     def num_qubits(self, device_id: str) -> int:
@@ -137,10 +142,11 @@ class DeviceCatalog:
         return model
 
     def simulator(self, device_id: str, method: str | None, bond_dim: int | None) -> AerSimulator:
-        """A cached simulator of the device (noisy for fake devices) with this method."""
+        """The device's simulator (noisy for fake devices) with this method, built once in the
+        process."""
         key = (device_id, method, bond_dim)
-        with self._lock:
-            simulator = self._simulators.get(key)
+        with _SHARED_LOCK:
+            simulator = _SIMULATORS.get(key)
         if simulator is not None:
             return simulator
         options: dict[str, Any] = {}
@@ -152,8 +158,8 @@ class DeviceCatalog:
             simulator = AerSimulator(**options)
         else:
             simulator = AerSimulator.from_backend(self.backend(device_id), **options)
-        with self._lock:
-            return self._simulators.setdefault(key, simulator)
+        with _SHARED_LOCK:
+            return _SIMULATORS.setdefault(key, simulator)
 
     @staticmethod
     def with_noise(
