@@ -10,6 +10,7 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import Clbit, Parameter
 from qiskit_aer import AerSimulator
 
+from qiskit_haiqu.emulator.devices import DeviceCatalog
 from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
 from qiskit_haiqu.emulator.simulate import Entry, _execute, _non_unitary, key_formatter
 
@@ -169,3 +170,14 @@ def _if_unmeasured(circuit: QuantumCircuit) -> None:
 )
 def test_non_unitary_content_is_detected(build, content):
     assert _content(build) == content
+
+
+def test_every_emulator_in_a_process_shares_the_built_devices():
+    first, second = DeviceCatalog(), DeviceCatalog(max_statevector_qubits=10)
+    assert second.backend("fake_manila") is first.backend("fake_manila")
+    built = first.simulator("fake_manila", None, None)  # its noise model takes seconds to build
+    assert second.simulator("fake_manila", None, None) is built
+    assert second.simulator("fake_manila", "density_matrix", None) is not built
+    # what depends on an emulator's settings stays its own
+    assert first.model("aer_simulator").qubits == 24
+    assert second.model("aer_simulator").qubits == 10
