@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -31,12 +32,15 @@ def _ry(angle_name: str = "theta") -> QuantumCircuit:
     return qc
 
 
-@pytest.fixture
-def pool(monkeypatch):
-    monkeypatch.setenv("HAIQU_API_KEY", API_KEY)
-    context = multiprocessing.get_context("spawn")  # nothing inherited but the environment
-    with ProcessPoolExecutor(2, mp_context=context) as executor:
-        yield executor
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Two spawned workers with the key in their environment, shared by the module's tests
+    (each new worker process imports Qiskit again)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HAIQU_API_KEY", API_KEY)
+        context = multiprocessing.get_context("spawn")  # nothing inherited but the environment
+        with ProcessPoolExecutor(2, mp_context=context) as executor:
+            yield executor
 
 
 def test_a_job_submitted_here_is_collected_in_another_process(client, pool):
