@@ -1,9 +1,9 @@
 """The examples run end to end against the embedded emulator (quick settings).
 
-Most run in this process, as ``python examples/<script>.py`` would run them (``__main__``,
-its own arguments, no ``HAIQU_*`` settings), on the process's shared embedded emulator: a new
-interpreter for each would spend most of the run importing Qiskit again. The process-pool
-example runs as its own process, as its spawned workers must import it by name.
+They run in this process, as ``python examples/<script>.py`` would run them (``__main__``,
+their own arguments, no ``HAIQU_*`` settings), on the process's shared embedded emulator: a
+new interpreter for each would spend most of the run importing Qiskit again. Their own
+processes (the retrieval example's second process, the pool's spawned workers) are real ones.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import re
 import runpy
-import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,9 @@ NUMBER = r"(-?\d+(?:\.\d+)?)"
 
 
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
+def run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[..., str]]:
     """Run an example here with ``--quick`` and these arguments; return what it printed."""
     for name in [name for name in os.environ if name.startswith("HAIQU_")]:
         monkeypatch.delenv(name)
@@ -34,21 +35,9 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
         runpy.run_path(str(path), run_name="__main__")
         return capsys.readouterr().out
 
-    return run_script
-
-
-def _run_in_own_process(script: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAIQU_")}
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / script), "--quick", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return completed.stdout
+    yield run_script
+    for name in [name for name in os.environ if name.startswith("HAIQU_")]:
+        del os.environ[name]  # set by the script itself (monkeypatch restores the user's)
 
 
 def test_qaoa_maxcut_beats_random_and_picks_an_optimal_cut(run):
@@ -133,8 +122,8 @@ def test_service_job_retrieval_gets_the_same_results_in_another_process(run):
     assert "newest first: True" in out
 
 
-def test_process_pool_sweep_hands_jobs_between_processes():
-    out = _run_in_own_process("process_pool_sweep.py")
+def test_process_pool_sweep_hands_jobs_between_processes(run):
+    out = run("process_pool_sweep.py")
     assert "2 jobs submitted by 2 worker processes" in out
     error = float(re.search(rf"cos\(theta\)\| = {NUMBER}", out).group(1))
     assert error < 0.1
