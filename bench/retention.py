@@ -106,7 +106,8 @@ def main() -> None:
     runs = 40 if args.quick else 10_000
     limit = 10 if args.quick else EmulatorSettings().max_finished_jobs
     reference_runs = max(runs // 10, 10)
-    curve, held, seconds, sources = memory_curve(runs, 10, limit)
+    checkpoints = 4 if args.quick else 10  # each reads memory after a full garbage collection
+    curve, held, seconds, sources = memory_curve(runs, checkpoints, limit)
     ref_curve, ref_held, _, _ = memory_curve(reference_runs, 2, 0)
     kept_per_run = (ref_curve[-1][1] - ref_curve[0][1]) / reference_runs
     half = curve[len(curve) // 2]
