@@ -222,6 +222,7 @@ def test_many_threads_share_one_client(emulator):
 
 def test_polling_backs_off_over_a_long_job(slow_emulator):
     """A 3 s job is polled a dozen times or so (geometric back-off), not hundreds."""
+    plain_http.delete(f"{slow_emulator.url}/_emulator/requests").raise_for_status()
     with HaiquClient(url=slow_emulator.url, api_key=API_KEY) as client:
         HaiquSampler("aer_simulator", client=client).run([bell()]).result()  # one 3 s job
         log = plain_http.get(f"{slow_emulator.url}/_emulator/requests").json()
