@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 from qiskit.circuit import QuantumCircuit
 
-from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
-
 
 @dataclass(frozen=True)
 class Target:
@@ -108,6 +106,9 @@ def emulator_process(*, smoke: bool = False, **settings: object) -> Iterator[str
     instead: its figures are not measurements, and a new interpreter would double its time.
     """
     if smoke:
+        # Imported here: the benches that never serve (decoding, encoding) need no Aer.
+        from qiskit_haiqu.emulator import EmulatorServer, EmulatorSettings
+
         with EmulatorServer(EmulatorSettings(**settings)) as server:
             yield server.url
         return
