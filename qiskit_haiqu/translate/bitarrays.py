@@ -11,13 +11,15 @@ register first; or joined; or hex ``0x...``). Uploads whose registers do not til
 carry one more register covering every clbit, last (see
 :func:`~qiskit_haiqu.translate.circuits.wire_circuit`), so the first group of such a key is
 the whole clbit string. A key that fits no reading is refused, never guessed. Everything on
-the common path is vectorised: no Python loop per shot or per outcome.
+the common path is vectorised: no Python loop per shot or per outcome, and rows are decoded a
+few at a time (the rows of a chunk together, as each would be decoded alone).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,21 +84,25 @@ def distributions_to_bitarrays(
         name: np.zeros((size, shots, _num_bytes(len(bits))), dtype=np.uint8)
         for name, bits in layout
     }
-    rng = np.random.default_rng(seed) if seed is not None else None
+    pub = _Pub(
+        shots=shots,
+        num_clbits=num_clbits,
+        layout=layout,
+        rng=None if seed is None else np.random.default_rng(seed),
+        # One element per sample, every row's back to back: views written in place. A
+        # zero-width register has no bytes to write.
+        samples={
+            name: _as_words(buffer.reshape(size * shots, buffer.shape[2]))
+            for name, buffer in buffers.items()
+            if buffer.shape[2]
+        },
+    )
     exact = True
-    for row, dist in enumerate(dists):  # one row at a time: rows may be decoded as read
-        matrices, probs = _register_matrices(dist, num_clbits, layout)
-        counts, row_exact = _counts(probs, shots)
-        exact &= row_exact
-        # The same seeded order for every register of the row (they are columns of one shot).
-        order = None if rng is None else rng.permutation(shots).astype(np.intp, copy=False)
-        for name, matrix in matrices.items():
-            if not matrix.shape[1]:
-                continue  # a zero-width register: its samples hold no bytes
-            samples = _as_words(buffers[name][row])  # a view: written in place
-            samples[:] = np.repeat(_as_words(np.ascontiguousarray(matrix)), counts)
-            if order is not None:
-                samples[:] = samples[order]
+    first = 0
+    for chunk in _chunks(dists, shots):  # rows may be decoded as read: a few at a time
+        exact &= pub.decode(chunk, first)
+        first += len(chunk)
+        del chunk  # not kept alive while the next chunk's rows are read
     arrays = {
         name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits)) for name, bits in layout
     }
@@ -104,8 +110,117 @@ def distributions_to_bitarrays(
     return DecodedSamples(arrays=arrays, exact=exact, quasi_dists=quasi)
 
 
+# A chunk of rows is decoded at once. Its decoded rows (about 200 bytes an outcome) and its
+# temporaries stay small; bigger chunks were measured no faster, and slower out of cache.
+_CHUNK_OUTCOMES = 1 << 13
+_CHUNK_SAMPLES = 1 << 16
+
+
+def _chunks(
+    dists: Iterable[Mapping[str, float]], shots: int
+) -> Iterator[list[Mapping[str, float]]]:
+    """The rows in order, a few at a time.
+
+    A chunk holds at most ``_CHUNK_OUTCOMES`` outcomes and ``_CHUNK_SAMPLES`` samples, or
+    one row bigger than that. It is handed on when the next row does not fit, so only that
+    row is read ahead.
+    """
+    chunk: list[Mapping[str, float]] = []
+    outcomes = 0
+    for dist in dists:
+        full = outcomes + len(dist) > _CHUNK_OUTCOMES or (len(chunk) + 1) * shots > _CHUNK_SAMPLES
+        if chunk and full:
+            yield chunk
+            chunk, outcomes = [], 0
+        chunk.append(dist)
+        outcomes += len(dist)
+    if chunk:
+        yield chunk
+
+
+@dataclass(frozen=True)
+class _Pub:
+    """What decoding a pub's rows needs, and where their samples go."""
+
+    shots: int
+    num_clbits: int
+    layout: Layout
+    rng: np.random.Generator | None
+    samples: dict[str, np.ndarray]
+
+    def decode(self, rows: Sequence[Mapping[str, float]], first: int) -> bool:
+        """Write the samples of ``rows`` (rows ``first``, ``first + 1``, ...); whether exact.
+
+        A chunk that fails is decoded again row by row, so the error raised is the first bad
+        row's, as if the rows were decoded one at a time.
+        """
+        try:
+            words, counts, exact = self._outcomes(rows)
+        except Exception:
+            if len(rows) == 1:
+                raise
+            return all([self.decode([row], first + index) for index, row in enumerate(rows)])
+        # Every row's counts sum to shots: the rows' samples come back to back.
+        order = None if self.rng is None else _orders(self.rng, len(rows), self.shots)
+        start = first * self.shots
+        for name, target in self.samples.items():
+            part = target[start : start + len(rows) * self.shots]
+            grouped = np.repeat(words[name], counts)
+            if order is None:
+                part[:] = grouped
+            else:
+                np.take(grouped, order, out=part, mode="clip")
+        return exact
+
+    def _outcomes(
+        self, rows: Sequence[Mapping[str, float]]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, bool]:
+        """Every outcome's register words, its whole count, and whether all rows were exact.
+
+        Read in the order a single row's errors were found: values, keys, then counts.
+        """
+        keys: list[str] = []
+        bounds = [0]
+        for row in rows:
+            keys.extend(row)
+            bounds.append(len(keys))
+        values = itertools.chain.from_iterable(row.values() for row in rows)
+        probs = _probabilities(values, len(keys))
+        limits = np.array(bounds, dtype=np.intp)
+        words = _register_words(keys, self.num_clbits, self.layout, limits)
+        counts, exact = _counts(probs, limits, self.shots)
+        return words, counts, exact
+
+
+def _orders(rng: np.random.Generator, rows: int, shots: int) -> np.ndarray:
+    """Each row's ``rng.permutation(shots)`` in turn, offset to index the rows back to back.
+
+    ``permuted`` along rows shuffles each row's own range in place in row order with the
+    same Fisher-Yates draws as ``permutation`` (its extra last step draws nothing), in one
+    call for all rows; the tests check it against ``permutation`` row by row.
+    """
+    orders = np.arange(rows * shots, dtype=np.intp).reshape(rows, shots)
+    rng.permuted(orders, axis=1, out=orders)
+    return orders.reshape(-1)
+
+
+def _probabilities(values: Iterable[object], count: int) -> np.ndarray:
+    """The outcomes' values as floats."""
+    try:
+        return np.fromiter(values, dtype=np.float64, count=count)
+    except (TypeError, ValueError):
+        raise HaiquInvalidResponseError(
+            "The service returned a distribution whose values are not numbers."
+        ) from None
+
+
 def _num_bytes(num_bits: int) -> int:
     return (num_bits + 7) // 8
+
+
+def _word_size(num_bytes: int) -> int:
+    """The narrowest unsigned integer (in bytes) holding ``num_bytes`` bytes."""
+    return next(size for size in (1, 2, 4, 8) if size >= num_bytes)
 
 
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -138,46 +253,40 @@ def _pack(chars: np.ndarray, columns: Sequence[int]) -> np.ndarray:
     return np.packbits(bits, axis=1)
 
 
-def _register_matrices(
-    dist: Mapping[str, float], num_clbits: int, layout: Layout
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Packed bytes of every outcome for every register, and the outcomes' probabilities."""
-    keys = list(dist.keys())
-    try:
-        probs = np.fromiter(dist.values(), dtype=np.float64, count=len(keys))
-    except (TypeError, ValueError):
-        raise HaiquInvalidResponseError(
-            "The service returned a distribution whose values are not numbers."
-        ) from None
-    chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)])
+def _register_words(
+    keys: list[str], num_clbits: int, layout: Layout, bounds: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every outcome's packed bytes as one word, per register of non-zero width.
+
+    Row ``i``'s keys are ``keys[bounds[i]:bounds[i + 1]]``.
+    """
+    chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)], bounds)
     if num_clbits <= _MAX_WORD_BITS:
         values = _outcome_values(chars)
-        return {name: _register_bytes(values, bits) for name, bits in layout}, probs
+        return {name: _register_from_values(values, bits) for name, bits in layout if bits}
     width = num_clbits
-    matrices = {
+    return {
         # Register bit i is clbit bits[i]; its key character sits at column width-1-bits[i].
-        name: _pack(chars, [width - 1 - b for b in reversed(bits)])
+        name: _as_words(np.ascontiguousarray(_pack(chars, [width - 1 - b for b in reversed(bits)])))
         for name, bits in layout
+        if bits
     }
-    return matrices, probs
 
 
 def _outcome_values(chars: np.ndarray) -> np.ndarray:
-    """The clbit integer of every outcome (at most 64 clbits)."""
-    packed = np.packbits(chars, axis=1)  # padded on the right: the value shifted left
-    nbytes = packed.shape[1]
-    size = next(size for size in (1, 2, 4, 8) if size >= nbytes)  # the narrowest word
-    if size != nbytes:
-        words = np.zeros((chars.shape[0], size), dtype=np.uint8)
-        words[:, size - nbytes :] = packed
-        packed = words
-    values = packed.view(f">u{size}").reshape(-1).astype(np.uint64)
-    values >>= np.uint64(nbytes * 8 - chars.shape[1])
-    return values
+    """The clbit integer of every outcome (at most 64 clbits).
+
+    The bits go right-aligned in rows of a whole word, so one flat ``packbits`` (much
+    faster than packing along rows) gives the big-endian words.
+    """
+    size = _word_size(_num_bytes(chars.shape[1]))
+    bits = np.zeros((chars.shape[0], size * 8), dtype=np.uint8)
+    bits[:, size * 8 - chars.shape[1] :] = chars
+    return np.packbits(bits).view(f">u{size}").astype(np.uint64)
 
 
-def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
-    """Big-endian packed bytes of one register, from the outcomes' clbit integers."""
+def _register_from_values(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
+    """One register's big-endian packed bytes, one word per outcome (see :func:`_as_words`)."""
     if list(bits) == list(range(len(bits))):
         register = values & np.uint64((1 << len(bits)) - 1)
     else:
@@ -185,34 +294,79 @@ def _register_bytes(values: np.ndarray, bits: Sequence[int]) -> np.ndarray:
         for position, clbit in enumerate(bits):
             register |= ((values >> np.uint64(clbit)) & np.uint64(1)) << np.uint64(position)
     nbytes = _num_bytes(len(bits))
-    raw = register.astype(">u8").view(np.uint8).reshape(-1, 8)
-    return np.ascontiguousarray(raw[:, 8 - nbytes :])
+    size = _word_size(nbytes)
+    raw = register.astype(f">u{size}").view(np.uint8).reshape(-1, size)
+    return _as_words(np.ascontiguousarray(raw[:, size - nbytes :]))
 
 
-def _key_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray:
+def _key_chars(keys: list[str], width: int, sizes: Sequence[int], bounds: np.ndarray) -> np.ndarray:
     """A ``(len(keys), width)`` 0/1 matrix of the clbit strings (column 0 = clbit width-1).
 
     ``sizes`` are the register sizes in the order a key's groups come (last register first).
+    Row ``i``'s keys are ``keys[bounds[i]:bounds[i + 1]]``; each row reads its keys as one
+    matrix when they look alike (:func:`_matrix_chars`), else one by one (:func:`_full_key`).
+    Rows that could read differently together than alone raise :class:`_RowByRow`.
     """
-    joined = "".join(keys)
-    if keys and joined.isascii():
-        length = len(keys[0])
-        columns = _clbit_columns(keys[0], width, sizes)
-        if columns is not None and len(joined) == len(keys) * length:
-            raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), length)
-            if length == width:  # the whole clbit string: no groups to pick the bits from
-                whole: np.ndarray = raw - np.uint8(_ZERO)
-                if whole.size == 0 or whole.max() <= 1:
-                    return whole
-            else:
-                spaces = np.array([c == " " for c in keys[0]], dtype=bool)
-                chars = raw[:, columns] - _ZERO
-                if (raw[:, spaces] == _SPACE).all() and (chars.size == 0 or chars.max() <= 1):
-                    return chars.astype(np.uint8, copy=False)
+    lengths = None if len(bounds) <= 2 else np.fromiter(map(len, keys), np.intp, len(keys))
+    if lengths is None or lengths.min() == lengths.max():  # no row's matrix is misaligned
+        chars = _matrix_chars(keys, width, sizes)
+        if chars is not None:
+            return chars
+    if lengths is not None and not _keys_read_alike(lengths, bounds, width, sizes):
+        raise _RowByRow
     normal = [_full_key(key, width, sizes) for key in keys]
     joined = "".join(normal)
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
     return chars - _ZERO
+
+
+class _RowByRow(Exception):
+    """Keys of several rows that must be read one row at a time."""
+
+
+def _keys_read_alike(
+    lengths: np.ndarray, bounds: np.ndarray, width: int, sizes: Sequence[int]
+) -> bool:
+    """Whether rows read one by one (:func:`_full_key`) read their keys as each row alone would.
+
+    A row alone reads them as one matrix when they look alike, which reads them the same
+    unless its registers do not tile the clbits (their groups are then not the whole
+    clbit string) or its keys have uneven lengths that still fill the matrix (then split
+    at the wrong places: kept as it always was).
+    """
+    if len(sizes) > 1 and sum(sizes) != width:
+        return False
+    starts = bounds[:-1]
+    counts = np.diff(bounds)
+    if not counts.all():
+        return False  # an empty row: refused, and reported row by row
+    uneven = np.minimum.reduceat(lengths, starts) != np.maximum.reduceat(lengths, starts)
+    fills = np.add.reduceat(lengths, starts) == counts * lengths[starts]
+    return not (uneven & fills).any()
+
+
+def _matrix_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray | None:
+    """The keys' clbit matrix without a Python step per key, if they look laid out alike.
+
+    That is: as long in all as the first times their number, spaces where the first has
+    them, and binary digits where :func:`_clbit_columns` reads the first.
+    """
+    joined = "".join(keys)
+    if not keys or not joined.isascii():
+        return None
+    length = len(keys[0])
+    columns = _clbit_columns(keys[0], width, sizes)
+    if columns is None or len(joined) != len(keys) * length:
+        return None
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), length)
+    if length == width:  # the whole clbit string: no groups to pick the bits from
+        whole: np.ndarray = raw - np.uint8(_ZERO)
+        return whole if whole.size == 0 or whole.max() <= 1 else None
+    spaces = np.array([c == " " for c in keys[0]], dtype=bool)
+    chars = np.ascontiguousarray(raw[:, columns] - np.uint8(_ZERO))
+    if (raw[:, spaces] == _SPACE).all() and (chars.size == 0 or chars.max() <= 1):
+        return chars
+    return None
 
 
 def _clbit_columns(key: str, width: int, sizes: Sequence[int]) -> list[int] | None:
@@ -269,21 +423,29 @@ def _full_key(key: str, width: int, sizes: Sequence[int]) -> str:
     return text.rjust(width, "0")
 
 
-def _counts(probs: np.ndarray, shots: int) -> tuple[np.ndarray, bool]:
-    """Whole counts summing to ``shots``, and whether they were exact already."""
-    if probs.size == 0:
+def _counts(probs: np.ndarray, bounds: np.ndarray, shots: int) -> tuple[np.ndarray, bool]:
+    """Whole counts, each row's summing to ``shots``, and whether all rows were exact already.
+
+    Row ``i`` is ``probs[bounds[i]:bounds[i + 1]]``.
+    """
+    lengths = np.diff(bounds)
+    if not lengths.all():
         raise HaiquInvalidResponseError("The service returned an empty distribution.")
     if not np.isfinite(probs).all():
         raise HaiquInvalidResponseError("The service returned a non-finite probability.")
     scaled = probs * shots
-    counts = np.rint(scaled)
-    if (
-        np.all(probs >= 0)
-        and np.all(np.abs(scaled - counts) <= 1e-6)
-        and int(counts.sum()) == shots
-    ):
-        return counts.astype(np.int64), True
-    return _largest_remainder(nearest_probabilities(probs), shots), False
+    rounded = np.rint(scaled)
+    whole = (probs >= 0) & (np.abs(scaled - rounded) <= 1e-6)
+    starts = bounds[:-1]
+    exact = np.logical_and.reduceat(whole, starts) & (np.add.reduceat(rounded, starts) == shots)
+    inexact = np.flatnonzero(~exact)
+    if inexact.size:
+        rounded[np.repeat(~exact, lengths)] = 0  # replaced below; not cast
+    counts = rounded.astype(np.int64)
+    for row in inexact:
+        part = slice(bounds[row], bounds[row + 1])
+        counts[part] = _largest_remainder(nearest_probabilities(probs[part]), shots)
+    return counts, not inexact.size
 
 
 def nearest_probabilities(quasi: np.ndarray) -> np.ndarray:
