@@ -187,7 +187,7 @@ class _Pub:
         values = itertools.chain.from_iterable(row.values() for row in rows)
         probs = _probabilities(values, len(keys))
         limits = np.array(bounds, dtype=np.intp)
-        words = _register_words(keys, self.num_clbits, self.layout, limits)
+        words = _register_words(keys, self.num_clbits, self.layout)
         counts, exact = _counts(probs, limits, self.shots)
         return words, counts, exact
 
@@ -253,14 +253,9 @@ def _pack(chars: np.ndarray, columns: Sequence[int]) -> np.ndarray:
     return np.packbits(bits, axis=1)
 
 
-def _register_words(
-    keys: list[str], num_clbits: int, layout: Layout, bounds: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Every outcome's packed bytes as one word, per register of non-zero width.
-
-    Row ``i``'s keys are ``keys[bounds[i]:bounds[i + 1]]``.
-    """
-    chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)], bounds)
+def _register_words(keys: list[str], num_clbits: int, layout: Layout) -> dict[str, np.ndarray]:
+    """Every outcome's packed bytes as one word, per register of non-zero width."""
+    chars = _key_chars(keys, num_clbits, [len(bits) for _, bits in reversed(layout)])
     if num_clbits <= _MAX_WORD_BITS:
         values = _outcome_values(chars)
         return {name: _register_from_values(values, bits) for name, bits in layout if bits}
@@ -299,50 +294,24 @@ def _register_from_values(values: np.ndarray, bits: Sequence[int]) -> np.ndarray
     return _as_words(np.ascontiguousarray(raw[:, size - nbytes :]))
 
 
-def _key_chars(keys: list[str], width: int, sizes: Sequence[int], bounds: np.ndarray) -> np.ndarray:
+def _key_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray:
     """A ``(len(keys), width)`` 0/1 matrix of the clbit strings (column 0 = clbit width-1).
 
     ``sizes`` are the register sizes in the order a key's groups come (last register first).
-    Row ``i``'s keys are ``keys[bounds[i]:bounds[i + 1]]``; each row reads its keys as one
-    matrix when they look alike (:func:`_matrix_chars`), else one by one (:func:`_full_key`).
-    Rows that could read differently together than alone raise :class:`_RowByRow`.
+    Keys of one length laid out alike are read as one matrix (:func:`_matrix_chars`); any
+    others one by one (:func:`_full_key`), so a key reads the same whatever row or chunk it
+    comes in. Keys of uneven lengths are never read as a matrix, even when their lengths
+    add up to one: they would be split at the wrong places.
     """
-    lengths = None if len(bounds) <= 2 else np.fromiter(map(len, keys), np.intp, len(keys))
-    if lengths is None or lengths.min() == lengths.max():  # no row's matrix is misaligned
+    lengths = np.fromiter(map(len, keys), np.intp, len(keys))
+    if lengths.size and lengths.min() == lengths.max():
         chars = _matrix_chars(keys, width, sizes)
         if chars is not None:
             return chars
-    if lengths is not None and not _keys_read_alike(lengths, bounds, width, sizes):
-        raise _RowByRow
     normal = [_full_key(key, width, sizes) for key in keys]
     joined = "".join(normal)
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), width)
     return chars - _ZERO
-
-
-class _RowByRow(Exception):
-    """Keys of several rows that must be read one row at a time."""
-
-
-def _keys_read_alike(
-    lengths: np.ndarray, bounds: np.ndarray, width: int, sizes: Sequence[int]
-) -> bool:
-    """Whether rows read one by one (:func:`_full_key`) read their keys as each row alone would.
-
-    A row alone reads them as one matrix when they look alike, which reads them the same
-    unless its registers do not tile the clbits (their groups are then not the whole
-    clbit string) or its keys have uneven lengths that still fill the matrix (then split
-    at the wrong places: kept as it always was).
-    """
-    if len(sizes) > 1 and sum(sizes) != width:
-        return False
-    starts = bounds[:-1]
-    counts = np.diff(bounds)
-    if not counts.all():
-        return False  # an empty row: refused, and reported row by row
-    uneven = np.minimum.reduceat(lengths, starts) != np.maximum.reduceat(lengths, starts)
-    fills = np.add.reduceat(lengths, starts) == counts * lengths[starts]
-    return not (uneven & fills).any()
 
 
 def _matrix_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray | None:
@@ -373,15 +342,16 @@ def _clbit_columns(key: str, width: int, sizes: Sequence[int]) -> list[int] | No
     """Where the clbit string's characters sit in a key laid out like ``key``, if it is whole.
 
     The whole string first (the only group, or an upload with the added all-clbits
-    register), or one group per register of the right sizes (registers tiling the clbits).
-    ``None`` for hex keys and for keys that need padding.
+    register), or one group per register of the right sizes when the registers tile the
+    clbits (otherwise such groups are not the clbit string). ``None`` for hex keys and for
+    keys that need padding.
     """
     if key[:2].lower() == "0x":
         return None
     groups = key.split(" ")
     if len(groups[0]) == width:
         return list(range(width))
-    if len(groups) > 1 and [len(group) for group in groups] == list(sizes):
+    if len(groups) > 1 and sum(sizes) == width and [len(g) for g in groups] == list(sizes):
         return [i for i, c in enumerate(key) if c != " "]
     return None
 

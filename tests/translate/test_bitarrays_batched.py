@@ -420,3 +420,20 @@ def test_odd_keys_read_in_a_batch_as_their_row_alone_reads_them(circuit, dists):
         for index, one in enumerate(alone):
             for array, row in zip(together, one, strict=True):
                 np.testing.assert_array_equal(array[index], row[0])
+
+
+def test_keys_of_uneven_lengths_are_read_one_by_one_even_when_their_lengths_add_up():
+    """Three keys of 3 + 1 + 5 characters fill a 3-wide matrix; each still reads alone."""
+    circuit = _circuit(3, {"meas": [0, 1, 2]})
+    dist = {"101": 0.5, "1": 0.25, "00011": 0.25}  # "1" is 001, "00011" is 011
+    decoded = _decode([dist], circuit, 4)
+    assert decoded.arrays["meas"].get_counts() == {"101": 2, "001": 1, "011": 1}
+
+
+def test_register_groups_that_do_not_cover_every_clbit_are_refused():
+    """Two 2-bit registers on 5 clbits: "01 10" is not the clbit string, never guessed."""
+    circuit = _circuit(5, {"c0": [0, 1], "c1": [2, 3]})
+    with pytest.raises(HaiquInvalidResponseError, match="fit no layout"):
+        _decode([{"01 10": 1.0}], circuit, 4)
+    with pytest.raises(HaiquInvalidResponseError, match="fit no layout"):
+        _decode([{"01 10": 0.5, "11 00": 0.5}] * 3, circuit, 4)
