@@ -315,17 +315,16 @@ def _key_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray:
 
 
 def _matrix_chars(keys: list[str], width: int, sizes: Sequence[int]) -> np.ndarray | None:
-    """The keys' clbit matrix without a Python step per key, if they look laid out alike.
-
-    That is: as long in all as the first times their number, spaces where the first has
-    them, and binary digits where :func:`_clbit_columns` reads the first.
+    """The clbit matrix of keys of one length, without a Python step per key, if they are
+    laid out alike: spaces where the first has them, and binary digits where
+    :func:`_clbit_columns` reads the first.
     """
     joined = "".join(keys)
-    if not keys or not joined.isascii():
+    if not joined.isascii():
         return None
     length = len(keys[0])
     columns = _clbit_columns(keys[0], width, sizes)
-    if columns is None or len(joined) != len(keys) * length:
+    if columns is None:
         return None
     raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(keys), length)
     if length == width:  # the whole clbit string: no groups to pick the bits from
