@@ -1,6 +1,7 @@
 """Execution of a validated run on qiskit-aer, shaped as Haiqu's ``quantum_results``.
 
-Circuits are transpiled for the device once and cached; a parameter sweep is one Aer call
+Circuits are transpiled for the device once and cached (on ``aer_simulator``, a circuit of the
+simulator's own instructions runs as it is); a parameter sweep is one Aer call
 (``parameter_binds``). Observables are evaluated from Pauli expectation values, then measured
 with ``shots`` shots per term so the results carry honest shot noise, with
 ``info["uncertainty"]`` nested like the results:
@@ -32,7 +33,16 @@ from typing import Any
 
 import numpy as np
 from qiskit import qpy, transpile
-from qiskit.circuit import CONTROL_FLOW_OP_NAMES, ControlFlowOp, Gate, QuantumCircuit
+from qiskit.circuit import (
+    CONTROL_FLOW_OP_NAMES,
+    Barrier,
+    ControlFlowOp,
+    Delay,
+    Gate,
+    Measure,
+    QuantumCircuit,
+    Reset,
+)
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Pauli, Statevector
 from qiskit.result import Result
@@ -351,9 +361,15 @@ class Simulator:
         elif device_id == AER_SIMULATOR:
             # Aer's basis without its coupling map, which caps widths (MPS goes wider).
             basis = _standard_names(self._catalog.simulator(AER_SIMULATOR, None, None))
-            transpiled = transpile(
-                circuit, basis_gates=basis, optimization_level=1, seed_transpiler=0
-            )
+            if _runs_as_is(circuit, frozenset(basis)):
+                # Nothing to translate: skipping the transpiler spares a process its first
+                # pass manager, whose stage plugins import every installed plugin package
+                # (qiskit-ibm-runtime's take about 1.7 s).
+                transpiled = circuit
+            else:
+                transpiled = transpile(
+                    circuit, basis_gates=basis, optimization_level=1, seed_transpiler=0
+                )
         else:
             transpiled = transpile(
                 circuit,
@@ -438,6 +454,23 @@ def _standard_names(simulator: AerSimulator) -> list[str]:
     known = set(get_standard_gate_name_mapping()) | {"measure", "reset", "delay", "barrier"}
     known |= set(CONTROL_FLOW_OP_NAMES)
     return sorted(name for name in simulator.operation_names if name in known)
+
+
+def _runs_as_is(circuit: QuantumCircuit, basis: frozenset[str]) -> bool:
+    """Whether Aer runs ``circuit`` without translation: barriers, and only standard gates,
+    measurements, resets and delays of ``basis`` (no control flow, no custom gate)."""
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if isinstance(operation, Barrier):
+            continue
+        if instruction.name not in basis:
+            return False
+        if not instruction.is_standard_gate() and not isinstance(operation, _PLAIN_NON_GATES):
+            return False
+    return True
+
+
+_PLAIN_NON_GATES = (Measure, Reset, Delay)
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:

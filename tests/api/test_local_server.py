@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 from qiskit.circuit import QuantumCircuit
@@ -126,11 +129,41 @@ def test_without_a_registered_factory_url_local_says_what_is_missing(monkeypatch
         HaiquClient(url="local")
 
 
-def test_importing_the_package_does_not_import_the_emulator():
-    code = (
-        "import sys, qiskit_haiqu\n"
-        "names = ('fastapi', 'uvicorn', 'qiskit_haiqu.emulator')\n"
-        "loaded = [m for m in names if m in sys.modules]\n"
-        "assert not loaded, loaded\n"
+_FRESH_PROCESS = """
+import json, os, sys
+os.environ["HAIQU_API_URL"] = "local"
+import qiskit_haiqu
+seen = {"after import": sorted(m for m in NAMES if m in sys.modules)}
+from qiskit import QuantumCircuit
+bell = QuantumCircuit(2)
+bell.h(0)
+bell.cx(0, 1)
+bell.measure_all()
+with qiskit_haiqu.HaiquSampler() as sampler:
+    seen["counts"] = sampler.run([bell], shots=200).result()[0].data.meas.get_counts()
+seen["after a run"] = sorted(m for m in NAMES if m in sys.modules)
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_process() -> dict[str, Any]:
+    """What a fresh process imported: of the package, then of a Bell run on ``local``."""
+    names = ("fastapi", "uvicorn", "qiskit_haiqu.emulator", "qiskit_ibm_runtime")
+    code = f"NAMES = {names!r}\n{_FRESH_PROCESS}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAIQU_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=120, capture_output=True, env=env
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    return dict(json.loads(done.stdout.decode().splitlines()[-1]))
+
+
+def test_importing_the_package_does_not_import_the_emulator(fresh_process):
+    assert fresh_process["after import"] == []
+
+
+def test_a_local_run_of_standard_gates_loads_no_transpiler_plugin(fresh_process):
+    # Transpiling would load every installed stage plugin (qiskit-ibm-runtime's ~1.7 s).
+    assert fresh_process["after a run"] == ["fastapi", "qiskit_haiqu.emulator", "uvicorn"]
+    assert set(fresh_process["counts"]) == {"00", "11"}
+    assert sum(fresh_process["counts"].values()) == 200

@@ -7,12 +7,22 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit
-from qiskit.circuit import Clbit, Parameter
+from qiskit.circuit import Clbit, Gate, Parameter
+from qiskit.circuit.library import QFTGate
 from qiskit_aer import AerSimulator
 
 from qiskit_haiqu.emulator.devices import DeviceCatalog
 from qiskit_haiqu.emulator.settings import KEY_FORMATS, EmulatorSettings
-from qiskit_haiqu.emulator.simulate import Entry, _execute, _non_unitary, key_formatter
+from qiskit_haiqu.emulator.simulate import (
+    Entry,
+    RunPlan,
+    Simulator,
+    _execute,
+    _non_unitary,
+    _runs_as_is,
+    _standard_names,
+    key_formatter,
+)
 
 
 def test_rows_without_parameters_left_after_transpilation_run_once_each():
@@ -181,3 +191,62 @@ def test_every_emulator_in_a_process_shares_the_built_devices():
     # what depends on an emulator's settings stays its own
     assert first.model("aer_simulator").qubits == 24
     assert second.model("aer_simulator").qubits == 10
+
+
+def _custom_gate(name: str) -> Callable[[QuantumCircuit], None]:
+    """Appends a gate called ``name`` whose definition is an X."""
+
+    def build(circuit: QuantumCircuit) -> None:
+        definition = QuantumCircuit(1)
+        definition.x(0)
+        gate = Gate(name, 1, [])
+        gate.definition = definition
+        circuit.append(gate, [0])
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("build", "as_is"),
+    [
+        (lambda c: (c.h(0), c.cx(0, 1), c.rz(Parameter("t"), 1)), True),
+        (lambda c: (c.barrier(), c.measure(0, 0), c.reset(1), c.delay(10, 0)), True),
+        (lambda c: c.append(QFTGate(2), [0, 1]), False),
+        (_custom_gate("h"), False),
+        (_custom_gate("flip"), False),
+        (_if_unmeasured, False),
+        (lambda c: c.initialize([0, 1], [1]), False),
+    ],
+    ids=[
+        "gates",
+        "directives",
+        "library gate",
+        "custom gate named h",
+        "custom gate",
+        "if_test",
+        "initialize",
+    ],
+)
+def test_only_circuits_of_aers_own_instructions_skip_the_transpiler(build, as_is):
+    basis = frozenset(_standard_names(AerSimulator()))
+    circuit = QuantumCircuit(2, 1)
+    build(circuit)
+    assert _runs_as_is(circuit, basis) is as_is
+
+
+@pytest.mark.parametrize("as_is", [True, False], ids=["standard gates", "custom gate"])
+def test_an_untranslated_circuit_samples_as_its_translation_would(as_is):
+    circuit = QuantumCircuit(2, 2)
+    if as_is:
+        circuit.x(0)
+    else:
+        _custom_gate("flip")(circuit)  # an X, which the transpiler translates
+    circuit.cx(0, 1)
+    circuit.measure([0, 1], [0, 1])
+    simulator = Simulator(DeviceCatalog())
+    plan = RunPlan([Entry("c", circuit, rows=None, observables=None)], "aer_simulator", 400, 7)
+    prepared = simulator._prepare(plan, plan.entries[0], strip_measurements=False)
+    assert (prepared.circuit is circuit) is as_is
+    assert prepared.physical == [0, 1]
+    results, _ = simulator.run(plan)
+    assert results == [{"11": 1.0}]  # frequencies, as the service reports them
