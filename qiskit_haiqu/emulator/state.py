@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from pydantic import SecretStr
@@ -45,10 +46,22 @@ def emulator_user() -> User:
 
 @dataclass
 class CircuitRecord:
-    """A stored circuit: its wire model and the decoded circuit."""
+    """A stored circuit: its wire model and the decoded circuit (never changed once stored)."""
 
     model: Circuit
     circuit: QuantumCircuit
+
+    @cached_property
+    def acted_on(self) -> frozenset[int]:
+        """The qubits an instruction other than a barrier acts on (delays included: a noisy
+        device relaxes during them), as Aer counts them; worked out once per circuit."""
+        circuit = self.circuit
+        return frozenset(
+            circuit.find_bit(qubit).index
+            for instruction in circuit.data
+            if instruction.operation.name != "barrier"
+            for qubit in instruction.qubits
+        )
 
 
 @dataclass

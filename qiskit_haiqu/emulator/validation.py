@@ -524,7 +524,7 @@ def _check_widths(
                 )
             )
             continue
-        active = width if statevector else _active_qubits(record.circuit, obs)
+        active = width if statevector else _active_qubits(record, obs)
         if active > limit:
             has = f"has {width}" if active == width else f"acts on {active} of its {width}"
             errors.append(
@@ -565,19 +565,14 @@ def _check_instruction_set(
                 break
 
 
-def _active_qubits(circuit: QuantumCircuit, observables: list[ObservablePair] | None) -> int:
-    """How many qubits simulating ``circuit`` takes: those it acts on, as Aer counts them.
+def _active_qubits(record: CircuitRecord, observables: list[ObservablePair] | None) -> int:
+    """How many qubits simulating the circuit takes: those it acts on, as Aer counts them.
 
-    A qubit counts when an instruction other than a barrier acts on it (delays included: a
-    noisy device relaxes during them) or when an observable measures it (a label character
-    other than ``I``); Aer's truncation leaves all others out of the simulated state.
+    A qubit counts when the circuit acts on it (:attr:`CircuitRecord.acted_on`) or when an
+    observable measures it (a label character other than ``I``); Aer's truncation leaves all
+    others out of the simulated state.
     """
-    active = {
-        circuit.find_bit(qubit).index
-        for instruction in circuit.data
-        if instruction.operation.name != "barrier"
-        for qubit in instruction.qubits
-    }
+    active = set(record.acted_on)
     for labels, _ in observables or ():
         for label in labels:
             active.update(q for q, pauli in enumerate(reversed(label)) if pauli != "I")
