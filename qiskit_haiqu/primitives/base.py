@@ -30,7 +30,7 @@ from qiskit_haiqu.errors import HaiquInputError
 from qiskit_haiqu.primitives.job import HaiquJob
 from qiskit_haiqu.primitives.options import CommonOptions, coerce_options
 from qiskit_haiqu.primitives.plan import PlannedJob, RunPlan, job_members
-from qiskit_haiqu.primitives.polling import PollingPolicy
+from qiskit_haiqu.primitives.polling import PollingPolicy, first_poll
 from qiskit_haiqu.primitives.progress import progress_hook
 from qiskit_haiqu.primitives.reading import (
     job_results,
@@ -284,7 +284,7 @@ class HaiquPrimitive(ABC, Generic[OptionsT, PubT, ResultT]):
             decode,
             device_id=device_id,
             # A loop's jobs take about as long as the previous ones: poll first just after.
-            polling=self._polling(None if expected is None else 1.03 * expected + 0.0005),
+            polling=self._polling(first_poll(expected, submission.post_seconds)),
             # The first run of a new circuit includes one-time work on the server: not typical.
             durations=None if submission.new_circuits else submitter.durations,
             progress=progress_hook(options.progress),

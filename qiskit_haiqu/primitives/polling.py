@@ -21,7 +21,7 @@ from qiskit_haiqu.api.models import FINAL_STATUSES, BaseJob, JobStatus, RunJob, 
 from qiskit_haiqu.errors import HaiquError, JobTimeoutError
 from qiskit_haiqu.primitives.progress import JobProgress, ProgressCallback
 
-__all__ = ["JobWatch", "PollingPolicy", "RecentDurations", "combined_status"]
+__all__ = ["JobWatch", "PollingPolicy", "RecentDurations", "combined_status", "first_poll"]
 
 logger = logging.getLogger("qiskit_haiqu")
 
@@ -114,6 +114,21 @@ class RecentDurations:
         """Forget every duration."""
         with self._lock:
             self._spans.clear()
+
+
+def first_poll(expected: float | None, post_seconds: float) -> float | None:
+    """Seconds from a submission's reply to the first poll of a job expected to take
+    ``expected`` seconds of the service's clock (``None``: no expectation yet).
+
+    The service's clock starts when it creates the job, somewhere within the ``POST``'s
+    round trip (``post_seconds``): the reply arrives about half of it later, so that much
+    of the job has already gone (at most half of the job is taken for it). A margin of 3 %
+    and 0.5 ms keeps the poll just after the job's end rather than just before.
+    """
+    if expected is None:
+        return None
+    elapsed = min(0.5 * post_seconds, 0.5 * expected)
+    return max(0.0, 1.03 * expected + 0.0005 - elapsed)
 
 
 class JobWatch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +54,12 @@ DESCRIPTION_ROOM = _description_room()
 
 @dataclass(frozen=True)
 class Submission:
-    """What submitting a plan gave: the Haiqu jobs, and whether a circuit was new."""
+    """What submitting a plan gave: the Haiqu jobs, whether a circuit was new, and how long
+    the last job's ``POST`` took from request to reply (seconds)."""
 
     jobs: list[RunJob]
     new_circuits: bool  # the first run of a circuit includes one-time work on the server
+    post_seconds: float = 0.0
 
 
 class PreparedCircuits:
@@ -216,17 +219,20 @@ class Submitter:
         ids, new = self.circuit_ids(experiment_id, prepared)
         jobs: list[RunJob] = []
         start = 0
+        post_seconds = 0.0
         try:
             for planned, description in zip(plan.jobs, descriptions, strict=True):
                 count = len(planned.circuits)
                 body = _run_body(options, planned, ids[start : start + count], description)
                 start += count
+                posted = time.monotonic()
                 jobs.append(self._post(experiment_id, body))
+                post_seconds = time.monotonic() - posted
         except HaiquError as error:
             if jobs:  # a split run failed part-way: do not leave half of it running unseen
                 raise _with_cancelled(self.client, jobs, error) from error
             raise
-        return Submission(jobs, new)
+        return Submission(jobs, new, post_seconds)
 
     def _post(self, experiment_id: str, fields: dict[str, Any]) -> RunJob:
         """Post one run (not re-validated: built by us) to ``/run`` or, alike, ``/flow``."""

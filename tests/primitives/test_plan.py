@@ -22,7 +22,7 @@ from qiskit_haiqu.api.models import JobStatus, RunJob
 from qiskit_haiqu.errors import JobFailedError
 from qiskit_haiqu.primitives.estimator import _prepare
 from qiskit_haiqu.primitives.plan import job_members
-from qiskit_haiqu.primitives.polling import PollingPolicy, combined_status
+from qiskit_haiqu.primitives.polling import PollingPolicy, combined_status, first_poll
 from qiskit_haiqu.primitives.sampler import _SamplerPubItem
 from qiskit_haiqu.primitives.validation import parameter_rows
 from qiskit_haiqu.translate.job_context import read_context
@@ -116,6 +116,15 @@ def test_polling_policy_waits_first_then_backs_off_to_the_cap():
     # then the usual back-off (so a job slower than expected costs few extra polls)
     quick = PollingPolicy(interval=0.01, first=0.02).delays()
     assert [round(next(quick), 5) for _ in range(4)] == [0.02, 0.005, 0.01, 0.015]
+
+
+def test_the_first_poll_discounts_the_part_of_the_job_that_passed_before_its_reply():
+    assert first_poll(None, 0.004) is None  # no job timed yet: the policy's interval
+    # the job began about half the POST's round trip before its reply arrived
+    assert first_poll(0.010, 0.004) == pytest.approx(1.03 * 0.010 + 0.0005 - 0.002)
+    # a slow POST (retried, say) never counts for more than half of the job
+    assert first_poll(0.010, 2.0) == pytest.approx(1.03 * 0.010 + 0.0005 - 0.005)
+    assert first_poll(0.0, 0.004) == pytest.approx(0.0005)
 
 
 @pytest.mark.parametrize(
