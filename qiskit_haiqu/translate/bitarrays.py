@@ -75,6 +75,10 @@ def distributions_to_bitarrays(
         HaiquInvalidResponseError: the service sent a key or value that cannot be read.
     """
     size = math.prod(shape)
+    if shots < 1:
+        raise HaiquInvalidResponseError(
+            f"The service says the job ran {shots} shots; a sampled job runs at least one."
+        )
     if len(dists) != size:
         raise HaiquInvalidResponseError(
             f"The service returned {len(dists)} distributions for a pub of shape {shape} "
@@ -104,7 +108,8 @@ def distributions_to_bitarrays(
         first += len(chunk)
         del chunk  # not kept alive while the next chunk's rows are read
     arrays = {
-        name: BitArray(buffers[name].reshape(*shape, shots, -1), len(bits)) for name, bits in layout
+        name: BitArray(buffers[name].reshape(*shape, shots, _num_bytes(len(bits))), len(bits))
+        for name, bits in layout
     }
     quasi = None if exact else [{str(k): float(v) for k, v in d.items()} for d in dists]
     return DecodedSamples(arrays=arrays, exact=exact, quasi_dists=quasi)
@@ -400,9 +405,18 @@ def _counts(probs: np.ndarray, bounds: np.ndarray, shots: int) -> tuple[np.ndarr
     lengths = np.diff(bounds)
     if not lengths.all():
         raise HaiquInvalidResponseError("The service returned an empty distribution.")
-    if not np.isfinite(probs).all():
-        raise HaiquInvalidResponseError("The service returned a non-finite probability.")
-    scaled = probs * shots
+    if not np.isfinite(probs).all():  # a null reads as NaN
+        raise HaiquInvalidResponseError(
+            "The service returned a probability that is not a finite number."
+        )
+    with np.errstate(over="ignore"):
+        scaled = probs * shots
+        # a row's sums (here and in its projection) stay finite: no value is that large
+        readable = math.isfinite(max(scaled.max(), -scaled.min()) * lengths.max())
+    if not readable:
+        raise HaiquInvalidResponseError(
+            f"The service returned probabilities too large to be read as {shots} shots."
+        )
     rounded = np.rint(scaled)
     whole = (probs >= 0) & (np.abs(scaled - rounded) <= 1e-6)
     starts = bounds[:-1]

@@ -304,14 +304,16 @@ GOOD = {"00000": 0.5, "00011": 0.5}
     ("bad_rows", "match"),
     [
         ({5: {}}, "empty distribution"),
-        ({5: {"00001": float("nan")}}, "non-finite"),
+        ({5: {"00001": float("nan")}}, "not a finite number"),
+        ({5: {"00001": None}}, "not a finite number"),
+        ({5: {"00001": 1e308, "00000": 1e308}}, "too large to be read as 4 shots"),
         ({5: {"00001": "half"}}, "not numbers"),
         ({5: {"00002": 1.0}}, "neither a binary nor a hex"),
         ({5: {"100001": 1.0}}, "wider"),
         ({5: {"0 0 1": 1.0}}, "fit no layout"),
         # the first bad row's error, whatever the later rows' (values are read first)
         ({3: {"00002": 1.0}, 6: {"00001": "half"}}, "neither a binary nor a hex"),
-        ({3: {"00001": float("inf")}, 6: {}}, "non-finite"),
+        ({3: {"00001": float("inf")}, 6: {}}, "not a finite number"),
         ({2: {"0000x": 1.0}, 9: {"00001": None}}, "neither a binary nor a hex"),
     ],
 )
@@ -324,6 +326,21 @@ def test_the_first_bad_row_of_a_batch_raises_its_own_error(bad_rows, match):
     with pytest.raises(HaiquInvalidResponseError) as alone:
         _decode([dists[min(bad_rows)]], TILING, 4)
     assert str(caught.value) == str(alone.value)
+
+
+@pytest.mark.parametrize("shots", [0, -3])
+def test_a_job_said_to_have_run_no_shots_is_refused(shots):
+    with pytest.raises(HaiquInvalidResponseError, match=f"ran {shots} shots"):
+        _decode([dict(GOOD)], TILING, shots)
+
+
+def test_a_pub_of_no_rows_decodes_to_empty_bitarrays_of_its_shape():
+    decoded = distributions_to_bitarrays(
+        [], shots=4, num_clbits=5, layout=register_layout(TILING), shape=(0, 3)
+    )
+    for name, bits in register_layout(TILING):
+        array = decoded.arrays[name]
+        assert (array.shape, array.num_shots, array.num_bits) == ((0, 3), 4, len(bits))
 
 
 class TrackedRows(Sequence[dict[str, float]]):
