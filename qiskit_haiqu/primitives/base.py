@@ -284,7 +284,9 @@ class HaiquPrimitive(ABC, Generic[OptionsT, PubT, ResultT]):
             decode,
             device_id=device_id,
             # A loop's jobs take about as long as the previous ones: poll first just after.
-            polling=self._polling(first_poll(expected, submission.post_seconds)),
+            polling=self._polling(
+                first_poll(expected, submission.post_seconds, submitter.durations.discount())
+            ),
             # The first run of a new circuit includes one-time work on the server: not typical.
             durations=None if submission.new_circuits else submitter.durations,
             progress=progress_hook(options.progress),

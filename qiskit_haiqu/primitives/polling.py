@@ -93,11 +93,21 @@ class PollingPolicy:
 
 
 class RecentDurations:
-    """How long the service took for a primitive's recent jobs, to time the next first poll."""
+    """How long the service took for a primitive's recent jobs, to time the next first poll,
+    and how much of a ``POST``'s round trip the first poll may discount (see
+    :func:`first_poll`)."""
 
     def __init__(self) -> None:
         self._spans: deque[float] = deque(maxlen=5)
+        self._discount = _MOST_DISCOUNT
         self._lock = threading.Lock()
+
+    def discount(self) -> float:
+        """The share of a ``POST``'s round trip the next first poll discounts: none after a
+        first poll that came too early, growing back by a fifth of the most after each one
+        that found its jobs final (so a busy service or host is not polled early again)."""
+        with self._lock:
+            return self._discount
 
     def expected(self) -> float | None:
         """The least of the last three durations (one slow job does not delay the rest)."""
@@ -105,10 +115,15 @@ class RecentDurations:
             recent = list(self._spans)[-3:]
         return min(recent) if recent else None
 
-    def record(self, seconds: float) -> None:
-        """Remember one job's duration (the service's own clock)."""
+    def record(self, seconds: float, *, first_poll_hit: bool | None = None) -> None:
+        """Remember one job's duration (the service's own clock), and whether the first poll
+        timed on the recent ones found the jobs final (``None``: no such poll was made)."""
         with self._lock:
             self._spans.append(seconds)
+            if first_poll_hit is False:
+                self._discount = 0.0
+            elif first_poll_hit:
+                self._discount = min(_MOST_DISCOUNT, self._discount + _MOST_DISCOUNT / 5)
 
     def clear(self) -> None:
         """Forget every duration."""
@@ -116,18 +131,24 @@ class RecentDurations:
             self._spans.clear()
 
 
-def first_poll(expected: float | None, post_seconds: float) -> float | None:
+_MOST_DISCOUNT = 0.5
+
+
+def first_poll(
+    expected: float | None, post_seconds: float, discount: float = _MOST_DISCOUNT
+) -> float | None:
     """Seconds from a submission's reply to the first poll of a job expected to take
     ``expected`` seconds of the service's clock (``None``: no expectation yet).
 
     The service's clock starts when it creates the job, somewhere within the ``POST``'s
-    round trip (``post_seconds``): the reply arrives about half of it later, so that much
-    of the job has already gone (at most half of the job is taken for it). A margin of 3 %
-    and 0.5 ms keeps the poll just after the job's end rather than just before.
+    round trip (``post_seconds``): with the reply taking about as long as the request, half
+    of it passed after the job began. That share (``discount``, at most a half, and never
+    more than half of the job) is not waited again. A margin of 3 % and 0.5 ms keeps the
+    poll just after the job's end rather than just before.
     """
     if expected is None:
         return None
-    elapsed = min(0.5 * post_seconds, 0.5 * expected)
+    elapsed = min(discount * post_seconds, 0.5 * expected)
     return max(0.0, 1.03 * expected + 0.0005 - elapsed)
 
 
@@ -236,11 +257,11 @@ class JobWatch:
             JobTimeoutError: the time ran out. The jobs keep running on the server.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        for delay in self._policy.delays():
+        for polls, delay in enumerate(self._policy.delays()):  # polls made so far
             with self.lock:
                 self._show_progress()
                 if self.all_final():
-                    self._report_durations()
+                    self._report_durations(polls)
                     return
             if deadline is not None and time.monotonic() >= deadline:
                 raise self._timeout_error(timeout)
@@ -269,10 +290,13 @@ class JobWatch:
         self._shown_final = snapshot.final
         self._progress(snapshot)
 
-    def _report_durations(self) -> None:
-        """Record how long the service took (its own clock, not our polling), once."""
+    def _report_durations(self, polls: int) -> None:
+        """Record how long the service took (its own clock, not our polling), once, and
+        whether a first poll timed on the recent durations found the jobs final (``polls``:
+        how many polls this wait made)."""
         if self._durations is None:
             return
+        timed = self._policy.first is not None and polls > 0
         durations, self._durations = self._durations, None
         spans = [
             (job.finish_date - job.creation_date).total_seconds()
@@ -280,7 +304,7 @@ class JobWatch:
             if job.finish_date is not None
         ]
         if spans:
-            durations.record(max(0.0, max(spans)))
+            durations.record(max(0.0, max(spans)), first_poll_hit=polls == 1 if timed else None)
 
     def _timeout_error(self, timeout: float | None) -> JobTimeoutError:
         label = self.label

@@ -22,7 +22,12 @@ from qiskit_haiqu.api.models import JobStatus, RunJob
 from qiskit_haiqu.errors import JobFailedError
 from qiskit_haiqu.primitives.estimator import _prepare
 from qiskit_haiqu.primitives.plan import job_members
-from qiskit_haiqu.primitives.polling import PollingPolicy, combined_status, first_poll
+from qiskit_haiqu.primitives.polling import (
+    PollingPolicy,
+    RecentDurations,
+    combined_status,
+    first_poll,
+)
 from qiskit_haiqu.primitives.sampler import _SamplerPubItem
 from qiskit_haiqu.primitives.validation import parameter_rows
 from qiskit_haiqu.translate.job_context import read_context
@@ -125,6 +130,19 @@ def test_the_first_poll_discounts_the_part_of_the_job_that_passed_before_its_rep
     # a slow POST (retried, say) never counts for more than half of the job
     assert first_poll(0.010, 2.0) == pytest.approx(1.03 * 0.010 + 0.0005 - 0.005)
     assert first_poll(0.0, 0.004) == pytest.approx(0.0005)
+    assert first_poll(0.010, 0.004, discount=0.0) == pytest.approx(1.03 * 0.010 + 0.0005)
+
+
+def test_a_first_poll_that_came_too_early_stops_the_discount_until_polls_hit_again():
+    durations = RecentDurations()
+    assert durations.discount() == 0.5
+    durations.record(0.01, first_poll_hit=None)  # no timed first poll: nothing learnt
+    assert durations.discount() == 0.5
+    durations.record(0.01, first_poll_hit=False)  # a busy service or host: no discount
+    assert durations.discount() == 0.0
+    for hits in range(1, 7):
+        durations.record(0.01, first_poll_hit=True)
+        assert durations.discount() == pytest.approx(min(0.5, 0.1 * hits))
 
 
 @pytest.mark.parametrize(
@@ -169,6 +187,31 @@ def test_a_split_run_with_a_failed_part_waits_for_the_rest_then_fails():
     assert job.in_final_state()
     with pytest.raises(JobFailedError, match="boom"):
         job.result()
+
+
+@pytest.mark.parametrize(("statuses", "hit"), [(["Done"], True), (["Running", "Done"], False)])
+def test_a_wait_tells_the_durations_whether_its_timed_first_poll_found_the_job_final(statuses, hit):
+    replies = iter(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(replies)
+        finished = {"finish_date": "2026-01-01T00:00:00.004Z"} if status == "Done" else {}
+        return httpx.Response(
+            200,
+            json={**RUN_JOB, "id": "jb-1", "status": status, "quantum_results": [], **finished},
+        )
+
+    client = HaiquClient(url="https://x.test", api_key="k", transport=httpx.MockTransport(handler))
+    durations = RecentDurations()
+    durations.record(0.004, first_poll_hit=False)  # from 0: a hit shows as a fifth of the most
+    queued = RunJob.model_validate({**RUN_JOB, "id": "jb-1", "status": "Queued"})
+    policy = PollingPolicy(interval=0.001, first=0.001)
+    job = HaiquJob(
+        client, [queued], lambda jobs: PrimitiveResult([]), polling=policy, durations=durations
+    )
+    job.result()
+    assert durations.discount() == pytest.approx(0.1 if hit else 0.0)
+    assert durations.expected() == pytest.approx(0.004)
 
 
 def test_a_primitive_closes_the_client_it_made_and_only_that_one(monkeypatch, emulator_url):
