@@ -92,6 +92,10 @@ class PollingPolicy:
             delay = min(delay * 1.5, self.max_interval)
 
 
+_MOST_DISCOUNT = 0.5
+"""The largest share of a ``POST``'s round trip a first poll discounts (see :func:`first_poll`)."""
+
+
 class RecentDurations:
     """How long the service took for a primitive's recent jobs, to time the next first poll,
     and how much of a ``POST``'s round trip the first poll may discount (see
@@ -126,12 +130,10 @@ class RecentDurations:
                 self._discount = min(_MOST_DISCOUNT, self._discount + _MOST_DISCOUNT / 5)
 
     def clear(self) -> None:
-        """Forget every duration."""
+        """Forget every duration, and what the first polls taught about the discount."""
         with self._lock:
             self._spans.clear()
-
-
-_MOST_DISCOUNT = 0.5
+            self._discount = _MOST_DISCOUNT
 
 
 def first_poll(

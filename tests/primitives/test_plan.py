@@ -143,6 +143,9 @@ def test_a_first_poll_that_came_too_early_stops_the_discount_until_polls_hit_aga
     for hits in range(1, 7):
         durations.record(0.01, first_poll_hit=True)
         assert durations.discount() == pytest.approx(min(0.5, 0.1 * hits))
+    durations.record(0.01, first_poll_hit=False)
+    durations.clear()  # forgets what it learnt, as it forgets the durations
+    assert (durations.expected(), durations.discount()) == (None, 0.5)
 
 
 @pytest.mark.parametrize(
