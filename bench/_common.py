@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 
@@ -99,7 +100,7 @@ server.stop()
 
 
 @contextlib.contextmanager
-def emulator_process(*, smoke: bool = False, **settings: object) -> Iterator[str]:
+def emulator_process(*, smoke: bool = False, **settings: Any) -> Iterator[str]:
     """The emulator in its own process (as a real service is), yielding its URL.
 
     A smoke run (``smoke``, the scripts' ``--quick``) serves it from a thread of this process

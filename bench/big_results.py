@@ -101,7 +101,7 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
         text=True,
         check=True,
     ).stdout
-    figures = json.loads(out.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     figures.update(reply_bytes=reply_bytes, outcomes=outcomes, parse_seconds=parse)
     return figures
 

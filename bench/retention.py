@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # starlette would rather use httpx2; httpx is w
 
 from bench._common import bell, parse_args, record, report, report_targets
 from qiskit_haiqu import HaiquClient, HaiquSampler
-from qiskit_haiqu.api.models import RunSubmit
+from qiskit_haiqu.api.models import RunJob, RunSubmit
 from qiskit_haiqu.emulator import EmulatorSettings
 from qiskit_haiqu.emulator.app import create_app
 
@@ -67,6 +67,8 @@ def memory_curve(
         job = sampler.run([bell()], shots=100)  # experiment, upload, device check
         job.result()
         first = job.haiqu_jobs()[0]
+        if not isinstance(first, RunJob):
+            raise RuntimeError(f"the set-up job came back as {type(first).__name__}")
         body = RunSubmit(
             experiment_id=first.experiment_id,
             circuit_ids=first.circuit_ids,
