@@ -14,6 +14,7 @@ Run: ``python -m bench.big_results [--quick]``.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 
 import httpx
 import msgspec
+import numpy as np
 import orjson
 from qiskit.circuit import Parameter, QuantumCircuit
 
@@ -83,6 +85,51 @@ def parse_seconds(body: bytes, repeat: int = 3) -> float:
     return best
 
 
+def compact_parse_seconds(body: bytes, repeat: int = 3) -> dict[str, float]:
+    """What the same rows would cost the client in two compact formats the service is not
+    known to have (the figures are for the decision the throughput target needs): parsed
+    with orjson into numpy arrays, best of ``repeat``, and each body's size.
+
+    ``numeric``: a row as two JSON arrays, its outcomes as integers and their
+    probabilities. ``base64``: a row as two base64 strings of the same arrays' bytes.
+    """
+    rows = msgspec.json.decode(body)["quantum_results"][0]
+    pairs = [
+        (
+            np.array([int(key.replace(" ", ""), 2) for key in row], np.uint64),
+            np.array(list(row.values()), np.float64),
+        )
+        for row in rows
+    ]
+    del rows
+    numeric = orjson.dumps([[o.tolist(), p.tolist()] for o, p in pairs])
+    packed = orjson.dumps(
+        [
+            [base64.b64encode(o.tobytes()).decode(), base64.b64encode(p.tobytes()).decode()]
+            for o, p in pairs
+        ]
+    )
+    del pairs
+
+    def read_numeric() -> None:
+        for o, p in orjson.loads(numeric):
+            np.asarray(o, dtype=np.uint64), np.asarray(p)
+
+    def read_packed() -> None:
+        for o, p in orjson.loads(packed):
+            np.frombuffer(base64.b64decode(o), np.uint64), np.frombuffer(base64.b64decode(p))
+
+    figures: dict[str, float] = {"numeric_bytes": len(numeric), "base64_bytes": len(packed)}
+    for name, read in (("numeric", read_numeric), ("base64", read_packed)):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            read()
+            best = min(best, time.perf_counter() - start)
+        figures[f"{name}_seconds"] = best
+    return figures
+
+
 def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
     """Submit the job, wait for it, then time a fresh process's ``job(id).result()``."""
     with HaiquClient(url=url, api_key="bench") as client:
@@ -94,6 +141,7 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
         reply_bytes = len(raw.content)
         outcomes = _outcomes_per_row(raw.content, rows)
         parse = parse_seconds(raw.content)
+        compact = compact_parse_seconds(raw.content)
         del raw
     out = subprocess.run(
         [sys.executable, "-c", _FETCH, url, haiqu_id],
@@ -102,7 +150,12 @@ def measure(url: str, qubits: int, rows: int, shots: int) -> dict[str, float]:
         check=True,
     ).stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    figures.update(reply_bytes=reply_bytes, outcomes=outcomes, parse_seconds=parse)
+    figures.update(
+        reply_bytes=reply_bytes,
+        outcomes=outcomes,
+        parse_seconds=parse,
+        **compact,
+    )
     return figures
 
 
@@ -132,6 +185,17 @@ def main() -> None:
                 (
                     f"{label}: parsing the reply alone (orjson, floor)",
                     f"{f['parse_seconds']:.2f} s, caps it at {ceiling:.1f} M shots/s",
+                ),
+                *(
+                    (
+                        f"{label}: the same rows as {form}, parsed (a format proposal)",
+                        f"{f[key + '_seconds']:.2f} s ({f[key + '_bytes'] / 1e6:.1f} MB), "
+                        f"would cap it at {f['shots'] / f[key + '_seconds'] / 1e6:.1f} M shots/s",
+                    )
+                    for key, form in (
+                        ("numeric", "JSON number arrays"),
+                        ("base64", "base64 arrays"),
+                    )
                 ),
                 (f"{label}: client memory", f"+{f['extra_bytes'] / 1e6:.0f} MB = {ratio:.1f}x"),
             ]
