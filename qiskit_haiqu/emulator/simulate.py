@@ -456,6 +456,10 @@ def _standard_names(simulator: AerSimulator) -> list[str]:
     return sorted(name for name in simulator.operation_names if name in known)
 
 
+_PLAIN_NON_GATES = (Measure, Reset, Delay)
+"""Non-gate instructions Aer executes as they are (barriers aside)."""
+
+
 def _runs_as_is(circuit: QuantumCircuit, basis: frozenset[str]) -> bool:
     """Whether Aer runs ``circuit`` without translation: barriers, and only standard gates,
     measurements, resets and delays of ``basis`` (no control flow, no custom gate)."""
@@ -468,9 +472,6 @@ def _runs_as_is(circuit: QuantumCircuit, basis: frozenset[str]) -> bool:
         if not instruction.is_standard_gate() and not isinstance(operation, _PLAIN_NON_GATES):
             return False
     return True
-
-
-_PLAIN_NON_GATES = (Measure, Reset, Delay)
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
